@@ -1,0 +1,93 @@
+"""Reads lesson files (YAML front matter + Markdown) into Lesson rows.
+
+Loading is idempotent: rows are matched by slug and updated in place, so
+re-running the loader never duplicates a lesson or orphans what points at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+
+from .models import Lesson
+from .rendering import render_markdown
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+REQUIRED_FIELDS = {"slug": str, "title": str, "order": int, "minutes": int, "summary": str, "objectives": list}
+OPTIONAL_FIELDS = {"experiment": str}
+
+
+class LessonFileError(ValueError):
+    def __init__(self, path: Path, message: str):
+        super().__init__(f"{path.name}: {message}")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class LessonFile:
+    path: Path
+    meta: dict
+    body: str
+
+
+def parse_lesson_file(path: Path) -> LessonFile:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise LessonFileError(path, "must start with a '---' line opening the front matter")
+    try:
+        raw_meta, body = text[4:].split("\n---\n", 1)
+    except ValueError:
+        raise LessonFileError(path, "front matter is never closed by a '---' line") from None
+    try:
+        meta = yaml.safe_load(raw_meta) or {}
+    except yaml.YAMLError as exc:
+        raise LessonFileError(path, f"front matter is not valid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise LessonFileError(path, "front matter must be a mapping of field: value")
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in meta:
+            raise LessonFileError(path, f"front matter field '{name}' is missing")
+        if not isinstance(meta[name], kind):
+            raise LessonFileError(path, f"front matter field '{name}' must be a {kind.__name__}")
+    for name, kind in OPTIONAL_FIELDS.items():
+        if name in meta and not isinstance(meta[name], kind):
+            raise LessonFileError(path, f"front matter field '{name}' must be a {kind.__name__}")
+    unknown = set(meta) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)
+    if unknown:
+        raise LessonFileError(path, f"unknown front matter field(s): {', '.join(sorted(unknown))}")
+    return LessonFile(path=path, meta=meta, body=body)
+
+
+def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
+    """Load every lesson file; returns (created, updated). All or nothing."""
+    files = [parse_lesson_file(path) for path in sorted(content_dir.glob("*.md"))]
+    rendered = []
+    for lesson_file in files:
+        try:
+            rendered.append((lesson_file, render_markdown(lesson_file.body)))
+        except ValueError as exc:
+            raise LessonFileError(lesson_file.path, str(exc)) from None
+    created = updated = 0
+    with transaction.atomic():
+        for lesson_file, html in rendered:
+            meta = lesson_file.meta
+            _, was_created = Lesson.objects.update_or_create(
+                slug=meta["slug"],
+                defaults={
+                    "title": meta["title"],
+                    "order": meta["order"],
+                    "minutes": meta["minutes"],
+                    "summary": meta["summary"],
+                    "objectives": meta["objectives"],
+                    "experiment_slug": meta.get("experiment", ""),
+                    "body_markdown": lesson_file.body,
+                    "body_html": html,
+                    "source_path": str(lesson_file.path.relative_to(content_dir.parent.parent)),
+                },
+            )
+            created += was_created
+            updated += not was_created
+    return created, updated

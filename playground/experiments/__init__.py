@@ -1,0 +1,10 @@
+"""The registry of experiments: adding one means adding its module here."""
+
+from . import dual_write
+from .base import Experiment
+
+EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [dual_write.EXPERIMENT]}
+
+
+def get_experiment(slug: str) -> Experiment | None:
+    return EXPERIMENTS.get(slug)

@@ -1,0 +1,126 @@
+"""The contract every experiment module fulfils.
+
+An experiment is a seeded scenario that emits frames (small dicts of
+time-stamped measurements) as it runs. The web, the worker and the CLI all
+drive it through this one interface; the scenario itself knows nothing of
+Django, Celery or Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django import forms
+
+Frame = dict[str, Any]
+Emit = Callable[[Frame], None]
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    description: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One line of a chart: which frame keys give its x and y."""
+
+    name: str
+    y: str
+    x: str = "t_ms"
+    color: str = ""
+    dash: str = "solid"
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    x_title: str
+    y_title: str
+    traces: list[Trace]
+
+    def to_figure(self, frames: list[Frame]) -> dict:
+        """A Plotly figure dict (data + layout) holding these frames."""
+        return {
+            "data": [
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": trace.name,
+                    "x": [frame[trace.x] for frame in frames],
+                    "y": [frame[trace.y] for frame in frames],
+                    "line": {"color": trace.color, "dash": trace.dash} if trace.color else {"dash": trace.dash},
+                    "meta": {"x": trace.x, "y": trace.y},
+                }
+                for trace in self.traces
+            ],
+            "layout": {
+                "title": {"text": self.title},
+                "xaxis": {"title": {"text": self.x_title}, "rangemode": "tozero"},
+                "yaxis": {"title": {"text": self.y_title}, "rangemode": "tozero"},
+                "legend": {"orientation": "h", "y": -0.25},
+                "margin": {"t": 48, "r": 16, "b": 16, "l": 56},
+                "hovermode": "x unified",
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a verdict: a measured number and whether the invariant held."""
+
+    label: str
+    value: Any
+    ok: bool
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    slug: str
+    title: str
+    what_you_will_see: str
+    lesson_slug: str
+    form_class: type[forms.Form]
+    presets: dict[str, Preset]
+    # run(params, seed, emit) -> summary; deterministic for a given params and seed.
+    run: Callable[[dict[str, Any], int, Emit], dict[str, Any]]
+    charts: list[Chart]
+    # verdict(summary) -> the invariants checked and whether they held.
+    verdict: Callable[[dict[str, Any]], list[Check]]
+    table_columns: list[tuple[str, str]] = field(default_factory=list)  # (frame key, heading)
+
+    def default_params(self) -> dict[str, Any]:
+        form = self.form_class()
+        return {name: field.initial for name, field in form.fields.items()}
+
+    def clean_params(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+        """Validate raw parameters against the experiment's bounded form."""
+        merged = {**self.default_params(), **data}
+        form = self.form_class(data=merged)
+        if form.is_valid():
+            return form.cleaned_data, {}
+        return None, {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+
+    def figures(self, frames: list[Frame]) -> list[dict]:
+        return [chart.to_figure(frames) for chart in self.charts]
+
+    def table(self, frames: list[Frame], max_rows: int = 25) -> dict:
+        """The charts' numbers as a table for screen readers, sampled to max_rows."""
+        sampled = downsample(frames, max_rows)
+        return {
+            "columns": [heading for _, heading in self.table_columns],
+            "rows": [[frame[key] for key, _ in self.table_columns] for frame in sampled],
+        }
+
+
+def downsample(frames: list[Frame], limit: int) -> list[Frame]:
+    """Keep at most `limit` frames, evenly spaced, always keeping the last one."""
+    if len(frames) <= limit:
+        return list(frames)
+    step = (len(frames) - 1) / (limit - 1)
+    return [frames[round(i * step)] for i in range(limit)]

@@ -1,0 +1,297 @@
+"""Dual write vs transactional outbox.
+
+An order service must both commit an order and publish OrderCreated. The
+naive service does the two steps one after the other, so a crash between
+them (or a broker outage) splits the two stores for good. The outbox service
+commits the order and its event in one local transaction; a relay publishes
+the outbox later, retrying while the broker is down, so nothing is lost — at
+the price of lag, and of duplicates when the relay dies between publishing
+and marking a row as sent.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+
+from .base import Chart, Check, Emit, Experiment, Preset, Trace
+
+NAIVE = "naive"
+PUBLISH_FIRST = "publish-first"
+OUTBOX = "outbox"
+MODES = [
+    (NAIVE, "Naive: commit to the DB, then publish"),
+    (PUBLISH_FIRST, "Naive: publish, then commit to the DB"),
+    (OUTBOX, "Transactional outbox with a polling relay"),
+]
+
+ARRIVAL_MS = 10  # one order every 10 ms of simulated time
+RELAY_POLL_MS = 50
+RELAY_BATCH = 100
+TARGET_FRAMES = 150
+
+
+@dataclass(frozen=True)
+class FaultSchedule:
+    """Every fault a run suffers, decided before it starts.
+
+    crashes: orders whose writer process dies between its two steps.
+    outages: broker unavailable during [start_ms, end_ms).
+    relay_crashes: relay polls that die after publishing, before marking sent.
+    """
+
+    crashes: frozenset[int] = frozenset()
+    outages: tuple[tuple[int, int], ...] = ()
+    relay_crashes: frozenset[int] = frozenset()
+
+    @classmethod
+    def draw(
+        cls,
+        rng: random.Random,
+        *,
+        orders: int,
+        crash_probability: float,
+        outage_start_ms: int,
+        outage_ms: int,
+        relay_crash_probability: float,
+    ) -> FaultSchedule:
+        crashes = frozenset(i for i in range(orders) if rng.random() < crash_probability)
+        # Relay polls happen at most every RELAY_POLL_MS until the backlog drains;
+        # draw enough decisions to cover any run these parameters can produce.
+        horizon_polls = (orders * ARRIVAL_MS + outage_start_ms + outage_ms) // RELAY_POLL_MS + orders // RELAY_BATCH + 2
+        relay_crashes = frozenset(p for p in range(horizon_polls) if rng.random() < relay_crash_probability)
+        outages = ((outage_start_ms, outage_start_ms + outage_ms),) if outage_ms > 0 else ()
+        return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes)
+
+    def broker_up(self, t_ms: int) -> bool:
+        return not any(start <= t_ms < end for start, end in self.outages)
+
+
+@dataclass
+class World:
+    """The two stores the service writes to, as the simulation goes."""
+
+    committed: set[int] = field(default_factory=set)
+    published: dict[int, int] = field(default_factory=dict)  # order -> times published
+    outbox: list[tuple[int, int]] = field(default_factory=list)  # (order, committed at ms), oldest first
+    matched: int = 0  # orders that are both committed and published
+    deliveries: int = 0
+    rejected: int = 0
+    writer_crashes: int = 0
+    relay_crashes: int = 0
+    max_lag_ms: int = 0
+
+    def commit(self, order: int) -> None:
+        self.committed.add(order)
+        self.matched += order in self.published
+
+    def publish(self, order: int) -> None:
+        self.deliveries += 1
+        if order not in self.published:
+            self.published[order] = 0
+            self.matched += order in self.committed
+        self.published[order] += 1
+
+    def frame(self, t_ms: int, broker_up: bool) -> dict[str, Any]:
+        events = len(self.published)
+        return {
+            "t_ms": t_ms,
+            "orders": len(self.committed),
+            "events": events,
+            "orders_without_event": len(self.committed) - self.matched,
+            "events_without_order": events - self.matched,
+            "duplicates": self.deliveries - events,
+            "outbox_backlog": len(self.outbox),
+            "broker_up": broker_up,
+        }
+
+
+def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dict[str, Any]:
+    """Run the scenario under a given fault schedule; return the summary."""
+    mode = params["mode"]
+    orders = params["orders"]
+    world = World()
+    frame_every_ms = max(ARRIVAL_MS, (orders * ARRIVAL_MS) // TARGET_FRAMES // ARRIVAL_MS * ARRIVAL_MS)
+    poll = 0
+    t = 0
+    while True:
+        up = schedule.broker_up(t)
+        if t % ARRIVAL_MS == 0 and t // ARRIVAL_MS < orders:
+            _handle_order(mode, t // ARRIVAL_MS, t, up, schedule, world)
+        if mode == OUTBOX and t % RELAY_POLL_MS == 0:
+            _relay_poll(poll, t, up, schedule, world)
+            poll += 1
+        arrivals_done = t // ARRIVAL_MS >= orders - 1
+        finished = arrivals_done and not world.outbox
+        if t % frame_every_ms == 0 or finished:
+            emit(world.frame(t, up))
+        if finished:
+            break
+        t += ARRIVAL_MS
+
+    last = world.frame(t, schedule.broker_up(t))
+    return {
+        "mode": mode,
+        "orders_attempted": orders,
+        "orders_committed": last["orders"],
+        "events_published": last["events"],
+        "orders_without_event": last["orders_without_event"],
+        "events_without_order": last["events_without_order"],
+        "duplicate_deliveries": last["duplicates"],
+        "orders_rejected": world.rejected,
+        "writer_crashes": world.writer_crashes,
+        "relay_crashes": world.relay_crashes,
+        "max_publish_lag_ms": world.max_lag_ms,
+        "duration_ms": t,
+    }
+
+
+def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: FaultSchedule, world: World) -> None:
+    crashes = order in schedule.crashes
+    world.writer_crashes += crashes
+    if mode == NAIVE:
+        world.commit(order)
+        if not crashes and broker_up:
+            world.publish(order)
+        # A crash or a failed publish after the commit: nobody will ever send it.
+    elif mode == PUBLISH_FIRST:
+        if not broker_up:
+            world.rejected += 1  # nothing written anywhere: consistent, but unavailable
+            return
+        world.publish(order)
+        if not crashes:
+            world.commit(order)
+        # A crash before the commit leaves an event about an order that never existed.
+    else:
+        # One local transaction writes the order and its outbox row; a crash
+        # after it loses nothing, because the relay owns publishing now.
+        world.commit(order)
+        world.outbox.append((order, t))
+
+
+def _relay_poll(poll: int, t: int, broker_up: bool, schedule: FaultSchedule, world: World) -> None:
+    if not broker_up or not world.outbox:
+        return  # the rows stay in the outbox; the next poll tries again
+    batch = world.outbox[:RELAY_BATCH]
+    for order, committed_at in batch:
+        world.publish(order)
+        world.max_lag_ms = max(world.max_lag_ms, t - committed_at)
+    if poll in schedule.relay_crashes:
+        world.relay_crashes += 1
+        return  # published but never marked sent: the next poll sends them again
+    del world.outbox[:RELAY_BATCH]
+
+
+def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    schedule = FaultSchedule.draw(
+        random.Random(seed),
+        orders=params["orders"],
+        crash_probability=params["crash_probability"],
+        outage_start_ms=params["outage_start_ms"],
+        outage_ms=params["outage_ms"],
+        relay_crash_probability=params["relay_crash_probability"],
+    )
+    return simulate(params, schedule, emit)
+
+
+def verdict(summary: dict[str, Any]) -> list[Check]:
+    lost = summary["orders_without_event"]
+    phantom = summary["events_without_order"]
+    checks = [
+        Check(
+            "Orders with no event",
+            lost,
+            lost == 0,
+            "Downstream services never hear of these orders: never shipped, never invoiced.",
+        ),
+        Check(
+            "Events with no order",
+            phantom,
+            phantom == 0,
+            "Consumers act on orders that do not exist in the order service's database.",
+        ),
+        Check(
+            "Duplicate deliveries",
+            summary["duplicate_deliveries"],
+            True,
+            "At-least-once publishing: harmless only if consumers are idempotent.",
+        ),
+    ]
+    if summary["orders_rejected"]:
+        checks.append(
+            Check(
+                "Orders rejected while the broker was down",
+                summary["orders_rejected"],
+                False,
+                "Consistent, but the broker's outage became the order service's outage.",
+            )
+        )
+    return checks
+
+
+class DualWriteForm(forms.Form):
+    mode = forms.ChoiceField(choices=MODES, initial=NAIVE)
+    orders = forms.IntegerField(min_value=10, max_value=100_000, initial=1000, help_text="10 to 100,000; one every 10 ms.")
+    crash_probability = forms.FloatField(
+        min_value=0, max_value=0.5, initial=0.02, label="Crash probability between the two steps", help_text="0 to 0.5"
+    )
+    outage_start_ms = forms.IntegerField(min_value=0, max_value=1_000_000, initial=3000, label="Broker outage starts at (ms)")
+    outage_ms = forms.IntegerField(min_value=0, max_value=600_000, initial=2000, label="Broker outage lasts (ms)", help_text="0 for no outage")
+    relay_crash_probability = forms.FloatField(
+        min_value=0, max_value=0.5, initial=0.0, label="Relay crash probability (outbox only)",
+        help_text="The relay dies after publishing a batch, before marking it sent.",
+    )
+
+
+EXPERIMENT = Experiment(
+    slug="dual-write",
+    title="Dual write vs transactional outbox",
+    what_you_will_see=(
+        "A stream of orders hits an order service that must commit each order and publish an "
+        "OrderCreated event. Writers crash between the two steps and the broker goes down for a while. "
+        "Watch the gap between orders and events: with a naive dual write it only ever grows; with an "
+        "outbox it opens during the outage and closes again when the relay catches up."
+    ),
+    lesson_slug="dual-write",
+    form_class=DualWriteForm,
+    presets={
+        NAIVE: Preset("Naive", "Commit the order, then publish the event.", {"mode": NAIVE}),
+        OUTBOX: Preset("Outbox", "Order and event in one transaction; a relay publishes.", {"mode": OUTBOX}),
+    },
+    run=run,
+    charts=[
+        Chart(
+            id="stores",
+            title="Orders committed vs events published",
+            x_title="simulated time (ms)",
+            y_title="count",
+            traces=[
+                Trace("orders committed", "orders", color="#2563eb"),
+                Trace("events published", "events", color="#16a34a", dash="dot"),
+            ],
+        ),
+        Chart(
+            id="divergence",
+            title="Divergence: orders with no event, events with no order",
+            x_title="simulated time (ms)",
+            y_title="count",
+            traces=[
+                Trace("orders with no event", "orders_without_event", color="#dc2626"),
+                Trace("events with no order", "events_without_order", color="#9333ea", dash="dash"),
+                Trace("outbox backlog", "outbox_backlog", color="#d97706", dash="dot"),
+            ],
+        ),
+    ],
+    verdict=verdict,
+    table_columns=[
+        ("t_ms", "Time (ms)"),
+        ("orders", "Orders committed"),
+        ("events", "Events published"),
+        ("orders_without_event", "Orders with no event"),
+        ("events_without_order", "Events with no order"),
+        ("outbox_backlog", "Outbox backlog"),
+    ],
+)

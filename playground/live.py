@@ -1,0 +1,69 @@
+"""Frames of runs in flight, carried through Redis from the worker to the web.
+
+A run's frames are a Redis list: the index of a frame is the cursor a browser
+polls with, and it is the same index in the frames kept in the database once
+the run is over, so a reader can move from one source to the other mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+
+LIVE_FRAMES_TTL_SECONDS = 3600
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30)
+
+
+def redis_client() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def key(name: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}{name}"
+
+
+def frames_key(run_id) -> str:
+    return key(f"run:{run_id}:frames")
+
+
+def push_frames(run_id, frames: list[dict]) -> None:
+    if not frames:
+        return
+    name = frames_key(run_id)
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.rpush(name, *[json.dumps(frame, separators=(",", ":")) for frame in frames])
+    pipe.expire(name, LIVE_FRAMES_TTL_SECONDS)
+    pipe.execute()
+
+
+def clear_frames(run_id) -> None:
+    redis_client().delete(frames_key(run_id))
+
+
+def read_frames(run_id, after: int) -> list[dict]:
+    """Frames from index `after` on. Raises redis.RedisError when Redis is down."""
+    return [json.loads(raw) for raw in redis_client().lrange(frames_key(run_id), after, -1)]
+
+
+def over_rate_limit(name: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one hit against a fixed window; True once `limit` is exceeded.
+
+    Without Redis there is no counter, and no run could start anyway: let the
+    request through so that it is queued rather than refused.
+    """
+    counter = key(f"rate:{name}")
+    try:
+        pipe = redis_client().pipeline()
+        pipe.incr(counter)
+        pipe.expire(counter, window_seconds, nx=True)
+        hits, _ = pipe.execute()
+    except redis.RedisError:
+        return False
+    return hits > limit

@@ -1,0 +1,136 @@
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from redis import RedisError
+
+from config.health import check_redis, check_workers
+from lessons.models import Lesson
+
+from . import live
+from .experiments import get_experiment
+from .forms import FramesCursorForm, RunRequestForm
+from .models import ExperimentRun
+from .services import experiment_run_create, run_recover
+
+RUNS_PER_MINUTE = 20
+
+
+def _get_experiment_or_404(slug: str):
+    experiment = get_experiment(slug)
+    if experiment is None:
+        raise Http404("No such experiment")
+    return experiment
+
+
+def _queue_status() -> dict:
+    """What the experiment page tells a learner about the machinery behind it."""
+    redis_error = check_redis()
+    if redis_error:
+        return {"ok": False, "message": "The run queue (Redis) is unreachable. Runs you start now are kept and will start when it is back; live charts are paused."}
+    if check_workers(timeout=0.5):
+        return {"ok": False, "message": "No experiment worker is running. Runs you start now wait in the queue until one starts."}
+    return {"ok": True, "message": ""}
+
+
+@require_http_methods(["GET", "POST"])
+def experiment_detail(request, slug: str):
+    experiment = _get_experiment_or_404(slug)
+    status = 200
+    if request.method == "POST":
+        params_form = experiment.form_class(request.POST)
+        run_form = RunRequestForm(request.POST)
+        if params_form.is_valid() and run_form.is_valid():
+            if not request.session.session_key:
+                request.session.save()
+            if live.over_rate_limit(f"runs:{request.session.session_key}", limit=RUNS_PER_MINUTE, window_seconds=60):
+                return render(request, "errors/error.html", {
+                    "code": 429, "title": "Slow down",
+                    "message": f"You started more than {RUNS_PER_MINUTE} runs in a minute. Wait a moment, then try again.",
+                }, status=429)
+            run = experiment_run_create(
+                experiment=experiment,
+                params=params_form.cleaned_data,
+                seed=run_form.cleaned_data["seed"],
+                user=request.user,
+                session_key=request.session.session_key,
+                idempotency_key=run_form.cleaned_data["idempotency_key"] or None,
+            )
+            return redirect(run)
+        status = 400
+    else:
+        preset = experiment.presets.get(request.GET.get("preset", ""))
+        params_form = experiment.form_class(initial=preset.params if preset else None)
+        run_form = RunRequestForm()
+    recent_runs = []
+    if request.session.session_key:
+        recent_runs = ExperimentRun.objects.filter(
+            experiment_slug=experiment.slug, owner_session=request.session.session_key
+        )[:10]
+    return render(request, "playground/experiment_detail.html", {
+        "experiment": experiment,
+        "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
+        "params_form": params_form,
+        "run_form": run_form,
+        "queue": _queue_status(),
+        "recent_runs": recent_runs,
+    }, status=status)
+
+
+@require_GET
+def run_detail(request, run_id):
+    run = get_object_or_404(ExperimentRun, id=run_id)
+    experiment = run.experiment
+    if experiment is None:
+        raise Http404("This run's experiment no longer exists")
+    run = run_recover(run)
+    return render(request, "playground/run_detail.html", {
+        "run": run,
+        "experiment": experiment,
+        "figures": experiment.figures(run.frames),
+        "table": experiment.table(run.frames) if run.is_final else None,
+        "verdict": experiment.verdict(run.summary) if run.summary else None,
+        "frame_delay_ms": int(settings.RUN_FRAME_DELAY_SECONDS * 1000),
+    })
+
+
+@require_GET
+def run_status(request, run_id):
+    """The status panel; the htmx poll stops once the run is final."""
+    run = run_recover(get_object_or_404(ExperimentRun, id=run_id))
+    experiment = run.experiment
+    return render(request, "playground/run_detail.html#status", {
+        "run": run,
+        "experiment": experiment,
+        "table": experiment.table(run.frames) if run.is_final else None,
+        "verdict": experiment.verdict(run.summary) if run.summary else None,
+    })
+
+
+@require_GET
+@never_cache
+def run_frames(request, run_id):
+    """Frames from a cursor on: from Redis while the run is live, from the database after."""
+    run = get_object_or_404(ExperimentRun, id=run_id)
+    form = FramesCursorForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": "after must be a whole number of at least 0"}, status=400)
+    after = form.cleaned_data["after"] or 0
+    live_error = None
+    if run.is_final:
+        frames = run.frames[after:]
+    elif run.status == ExperimentRun.Status.RUNNING:
+        try:
+            frames = live.read_frames(run.id, after)
+        except RedisError:
+            frames, live_error = [], "Live frames are unavailable: Redis is unreachable."
+    else:
+        frames = []
+    return JsonResponse({
+        "status": run.status,
+        "final": run.is_final,
+        "frames": frames,
+        "next": after + len(frames),
+        "error": live_error,
+    })
