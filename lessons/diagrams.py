@@ -162,8 +162,8 @@ def parse_sequence(source: str) -> Diagram:
                     f'participant "{pid}" already declared on line {introduced_on[pid]}', lineno
                 )
             if pid in index:
-                # Silently relabelling would reorder nothing but surprise the
-                # author, whose declaration order is being ignored.
+                # Accepting it would keep the participant at its first-use
+                # column, not where the author declared it.
                 raise DiagramError(
                     f'participant "{pid}" is declared after its first use on line '
                     f"{introduced_on[pid]}; move the declaration up",
@@ -445,29 +445,33 @@ def _baseline(top: float, height: float, size: float = FONT_SIZE) -> float:
     return top + height / 2 + size * 0.35
 
 
+def _pt(x: float, y: float) -> str:
+    return f"{_num(x)},{_num(y)}"
+
+
 def _arrowhead(tip_x: float, y: float, direction: int) -> str:
     base = tip_x - direction * ARROW_LEN
-    points = f"{_num(tip_x)},{_num(y)} {_num(base)},{_num(y - ARROW_HALF)} {_num(base)},{_num(y + ARROW_HALF)}"
+    points = f"{_pt(tip_x, y)} {_pt(base, y - ARROW_HALF)} {_pt(base, y + ARROW_HALF)}"
     return f'<polygon points="{points}"/>'
 
 
 def _cross(x: float, y: float) -> str:
-    return (
-        f'<path class="seq-cross" d="M{_num(x - CROSS)},{_num(y - CROSS)} L{_num(x + CROSS)},{_num(y + CROSS)} '
-        f'M{_num(x - CROSS)},{_num(y + CROSS)} L{_num(x + CROSS)},{_num(y - CROSS)}"/>'
-    )
+    lo_x, hi_x, lo_y, hi_y = x - CROSS, x + CROSS, y - CROSS, y + CROSS
+    d = f"M{_pt(lo_x, lo_y)} L{_pt(hi_x, hi_y)} M{_pt(lo_x, hi_y)} L{_pt(hi_x, lo_y)}"
+    return f'<path class="seq-cross" d="{d}"/>'
 
 
-def _message_class(kind: str) -> str:
-    return {REQUEST: "seq-message", REPLY: "seq-message seq-reply", LOST: "seq-message seq-lost"}[
-        kind
-    ]
+_MESSAGE_CLASS = {
+    REQUEST: "seq-message",
+    REPLY: "seq-message seq-reply",
+    LOST: "seq-message seq-lost",
+}
 
 
 def _render_message(msg: Message, cols: _Columns, y: float) -> tuple[list[str], float]:
     x1 = cols.xs[cols.col[msg.source]]
     x2 = cols.xs[cols.col[msg.target]]
-    out = [f'<g class="{_message_class(msg.kind)}">']
+    out = [f'<g class="{_MESSAGE_CLASS[msg.kind]}">']
     label_y = y + FONT_SIZE
     line_y = label_y + 8 if msg.text else y + 4
 
@@ -519,7 +523,8 @@ def _render_divider(divider: Divider, cols: _Columns, y: float) -> tuple[list[st
     if divider.text:
         width = _divider_width(divider)
         centre = (cols.left + cols.right) / 2
-        out.append(f"<rect {_attrs(x=centre - width / 2, y=y, width=width, height=DIVIDER_H, rx=11)}/>")
+        box = _attrs(x=centre - width / 2, y=y, width=width, height=DIVIDER_H, rx=DIVIDER_H / 2)
+        out.append(f"<rect {box}/>")
         out.append(_text(centre, _baseline(y, DIVIDER_H), divider.text, text_anchor="middle"))
     out.append("</g>")
     return out, y + DIVIDER_H
@@ -588,8 +593,9 @@ def render(diagram: Diagram, uid: str = "seq") -> str:
         y = bottom + ROW_GAP
     bottom_boxes_y = y + 4
 
+    lifeline_top = top_boxes_y + BOX_H
     lifelines = [
-        f'<line class="seq-lifeline" {_attrs(x1=x, y1=top_boxes_y + BOX_H, x2=x, y2=bottom_boxes_y)}/>'
+        f"<line {_attrs(class_='seq-lifeline', x1=x, y1=lifeline_top, x2=x, y2=bottom_boxes_y)}/>"
         for x in cols.xs
     ]
     actors = _render_actors(diagram, cols, top_boxes_y) + _render_actors(

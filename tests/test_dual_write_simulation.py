@@ -1,0 +1,128 @@
+"""The dual-write simulation: deterministic, and honest about who loses data."""
+
+import json
+
+from hypothesis import example, given, settings as hsettings
+from hypothesis import strategies as st
+
+from playground.experiments import dual_write
+from playground.experiments.dual_write import NAIVE, OUTBOX, PUBLISH_FIRST, FaultSchedule, simulate
+
+EXPERIMENT = dual_write.EXPERIMENT
+
+
+def params(**overrides):
+    cleaned, errors = EXPERIMENT.clean_params(overrides)
+    assert not errors, errors
+    return cleaned
+
+
+def run(mode, seed=7, **overrides):
+    frames = []
+    summary = EXPERIMENT.run(params(mode=mode, **overrides), seed, frames.append)
+    return summary, frames
+
+
+@st.composite
+def fault_schedules(draw, orders):
+    crashes = draw(st.frozensets(st.integers(0, orders - 1), max_size=orders))
+    outages = draw(st.lists(
+        st.tuples(st.integers(0, orders * 10), st.integers(1, 5_000)).map(lambda s: (s[0], s[0] + s[1])),
+        max_size=3,
+    ))
+    relay_crashes = draw(st.frozensets(st.integers(0, 400), max_size=50))
+    return FaultSchedule(crashes=crashes, outages=tuple(outages), relay_crashes=relay_crashes)
+
+
+ORDERS = 200
+
+
+def test_the_same_seed_and_parameters_give_the_same_frames_and_summary():
+    first = run(NAIVE, seed=11, crash_probability=0.1)
+    second = run(NAIVE, seed=11, crash_probability=0.1)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_another_seed_gives_another_fault_schedule():
+    assert run(NAIVE, seed=1, crash_probability=0.2)[0] != run(NAIVE, seed=2, crash_probability=0.2)[0]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(schedule=fault_schedules(ORDERS))
+def test_the_outbox_never_leaves_an_order_without_an_event_under_any_fault_schedule(schedule):
+    frames = []
+    summary = simulate(params(mode=OUTBOX, orders=ORDERS), schedule, frames.append)
+    assert summary["orders_committed"] == ORDERS
+    assert summary["orders_without_event"] == 0
+    assert summary["events_without_order"] == 0
+    # Faults cost time and duplicates, never data: every frame ends reconciled.
+    assert frames[-1]["orders_without_event"] == 0
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(schedule=fault_schedules(ORDERS))
+@example(schedule=FaultSchedule(crashes=frozenset({3})))
+def test_naive_dual_write_loses_exactly_the_orders_hit_by_a_crash_or_an_outage(schedule):
+    summary = simulate(params(mode=NAIVE, orders=ORDERS), schedule, lambda frame: None)
+    hit = {i for i in range(ORDERS) if i in schedule.crashes or not schedule.broker_up(i * dual_write.ARRIVAL_MS)}
+    assert summary["orders_without_event"] == len(hit)
+    if hit:
+        assert summary["orders_without_event"] > 0  # visibly broken whenever a fault lands
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(schedule=fault_schedules(ORDERS))
+def test_publish_first_sends_an_event_for_every_order_that_crashed_before_its_commit(schedule):
+    summary = simulate(params(mode=PUBLISH_FIRST, orders=ORDERS), schedule, lambda frame: None)
+    crashed_while_broker_up = {i for i in schedule.crashes if schedule.broker_up(i * dual_write.ARRIVAL_MS)}
+    assert summary["events_without_order"] == len(crashed_while_broker_up)
+    assert summary["orders_without_event"] == 0
+
+
+def test_a_relay_crash_between_publish_and_mark_duplicates_but_never_loses():
+    summary, _ = run(OUTBOX, relay_crash_probability=0.3)
+    assert summary["relay_crashes"] > 0
+    assert summary["duplicate_deliveries"] > 0
+    assert summary["orders_without_event"] == 0
+
+
+def test_the_outbox_lags_during_a_broker_outage_then_catches_up():
+    summary, frames = run(OUTBOX, crash_probability=0, outage_start_ms=2000, outage_ms=1500)
+    backlog = [frame["outbox_backlog"] for frame in frames]
+    assert max(backlog) > 100  # 1.5 s of orders at one per 10 ms piled up
+    assert backlog[-1] == 0
+    assert summary["max_publish_lag_ms"] >= 1500
+
+
+def test_naive_divergence_never_heals():
+    _, frames = run(NAIVE, crash_probability=0.05)
+    lost = [frame["orders_without_event"] for frame in frames]
+    assert lost == sorted(lost)
+    assert lost[-1] > 0
+
+
+def test_frames_are_time_ordered_and_end_with_the_final_counts():
+    summary, frames = run(NAIVE)
+    times = [frame["t_ms"] for frame in frames]
+    assert times == sorted(set(times))
+    assert frames[-1]["orders"] == summary["orders_committed"]
+    assert frames[-1]["events"] == summary["events_published"]
+
+
+def test_the_verdict_flags_lost_orders_and_passes_the_outbox():
+    naive = {c.label: c for c in EXPERIMENT.verdict(run(NAIVE)[0])}
+    outbox = {c.label: c for c in EXPERIMENT.verdict(run(OUTBOX)[0])}
+    assert not naive["Orders with no event"].ok and naive["Orders with no event"].value > 0
+    assert outbox["Orders with no event"].ok and outbox["Orders with no event"].value == 0
+
+
+def test_parameters_are_bounded():
+    _, errors = EXPERIMENT.clean_params({"orders": 1_000_001, "crash_probability": 2, "mode": "yolo"})
+    assert set(errors) == {"orders", "crash_probability", "mode"}
+
+
+def test_charts_never_carry_more_than_5000_points_per_trace_even_for_the_largest_run():
+    _, frames = run(NAIVE, orders=100_000)
+    for figure in EXPERIMENT.figures(frames):
+        for trace in figure["data"]:
+            assert len(trace["x"]) <= 5000
