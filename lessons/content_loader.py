@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
+from .diagrams import DiagramError
 from .models import Lesson
 from .rendering import render_markdown
 
@@ -31,6 +32,7 @@ class LessonFile:
     path: Path
     meta: dict
     body: str
+    body_first_line: int  # line number of the body's first line in the file
 
 
 def parse_lesson_file(path: Path) -> LessonFile:
@@ -58,7 +60,7 @@ def parse_lesson_file(path: Path) -> LessonFile:
     unknown = set(meta) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)
     if unknown:
         raise LessonFileError(path, f"unknown front matter field(s): {', '.join(sorted(unknown))}")
-    return LessonFile(path=path, meta=meta, body=body)
+    return LessonFile(path=path, meta=meta, body=body, body_first_line=raw_meta.count("\n") + 3)
 
 
 def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
@@ -68,8 +70,9 @@ def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
     for lesson_file in files:
         try:
             rendered.append((lesson_file, render_markdown(lesson_file.body)))
-        except ValueError as exc:
-            raise LessonFileError(lesson_file.path, str(exc)) from None
+        except DiagramError as exc:
+            line = exc.line + lesson_file.body_first_line - 1 if exc.line else None
+            raise LessonFileError(lesson_file.path, f"line {line}: {exc.reason}" if line else exc.reason) from None
     created = updated = 0
     with transaction.atomic():
         for lesson_file, html in rendered:
