@@ -40,6 +40,10 @@ run: setup
 test: export SECRET_KEY := test-only-secret-key-not-for-any-deployment-0123456789
 test: export DEBUG := 0
 test: export ALLOWED_HOSTS := 127.0.0.1,localhost,testserver
+# Its own queue and key prefix, so a run can share a Redis without touching anyone's data.
+TEST_ID := test-$(shell date +%s%N)
+test: export CELERY_QUEUE := consistency-lab-$(TEST_ID)
+test: export REDIS_KEY_PREFIX := clab-$(TEST_ID):
 test: setup
 	@bash scripts/ensure_chromium.sh
 	$(BIN)/python manage.py collectstatic --noinput -v0

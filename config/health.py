@@ -26,10 +26,13 @@ def check_redis() -> str | None:
 
 
 def check_workers(timeout: float = 1.0) -> str | None:
+    from django.conf import settings
+
     from config.celery import app
 
     try:
-        replies = app.control.ping(timeout=timeout)
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            replies = app.control.ping(timeout=timeout, connection=conn)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     if not replies:

@@ -60,7 +60,7 @@ def parse_lesson_file(path: Path) -> LessonFile:
     unknown = set(meta) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)
     if unknown:
         raise LessonFileError(path, f"unknown front matter field(s): {', '.join(sorted(unknown))}")
-    return LessonFile(path=path, meta=meta, body=body, body_first_line=raw_meta.count("\n") + 3)
+    return LessonFile(path=path, meta=meta, body=body, body_first_line=raw_meta.count("\n") + 4)
 
 
 def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
@@ -88,7 +88,7 @@ def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
                     "experiment_slug": meta.get("experiment", ""),
                     "body_markdown": lesson_file.body,
                     "body_html": html,
-                    "source_path": str(lesson_file.path.relative_to(content_dir.parent.parent)),
+                    "source_path": lesson_file.path.name,
                 },
             )
             created += was_created

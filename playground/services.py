@@ -55,10 +55,15 @@ def experiment_run_create(
 
 def run_dispatch(*, run_id) -> bool:
     """Hand a queued run to the broker. Returns False (and keeps it queued) if the broker is down."""
+    from config.celery import app
+
     from .tasks import execute_run
 
     try:
-        execute_run.apply_async(args=[str(run_id)])
+        # The broker named in settings at call time, so that a changed
+        # CELERY_BROKER_URL (a test, a failover) is honoured without a restart.
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            execute_run.apply_async(args=[str(run_id)], connection=connection)
     except Exception as exc:  # kombu and redis raise several types for "unreachable"
         logger.warning("dispatch failed; run stays queued", extra={"run_id": str(run_id), "error": str(exc)})
         return False
