@@ -13,7 +13,12 @@ _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request_id = request_id_var.get()
+        if request_id == "-":
+            # Django logs 4xx/5xx responses after the middleware has returned,
+            # passing the request along: take the id from it.
+            request_id = getattr(getattr(record, "request", None), "id", "-")
+        record.request_id = request_id
         return True
 
 
