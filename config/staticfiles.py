@@ -28,7 +28,7 @@ class PlotlyFinder(BaseFinder):
         if path == f"{self.prefix}/{PLOTLY_JS}":
             found = str(PACKAGE_DATA / PLOTLY_JS)
             return [found] if find_all else found
-        return [] if find_all else None
+        return []  # what Django's own finders return for "not here", whatever find_all is
 
     def list(self, ignore_patterns):
         yield PLOTLY_JS, self.storage
