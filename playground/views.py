@@ -88,7 +88,8 @@ def run_detail(request, run_id):
     return render(request, "playground/run_detail.html", {
         "run": run,
         "experiment": experiment,
-        "figures": experiment.figures(run.frames),
+        "figures": experiment.figures(run.frames, run.params),
+        "params": experiment.describe_params(run.params),
         "table": experiment.table(run.frames) if run.is_final else None,
         "verdict": experiment.verdict(run.summary) if run.summary else None,
         "frame_delay_ms": int(settings.RUN_FRAME_DELAY_SECONDS * 1000),

@@ -121,8 +121,17 @@ def test_parameters_are_bounded():
     assert set(errors) == {"orders", "crash_probability", "mode"}
 
 
-def test_charts_never_carry_more_than_5000_points_per_trace_even_for_the_largest_run():
-    _, frames = run(NAIVE, orders=100_000)
-    for figure in EXPERIMENT.figures(frames):
+def test_charts_never_carry_more_than_5000_points_per_trace():
+    frames = [{"t_ms": t, "orders": t, "events": t, "orders_without_event": 0, "events_without_order": 0,
+               "outbox_backlog": 0} for t in range(12_000)]
+    for figure in EXPERIMENT.figures(frames, params(mode=NAIVE)):
         for trace in figure["data"]:
-            assert len(trace["x"]) <= 5000
+            assert len(trace["x"]) == 5000
+            assert trace["x"][0] == 0 and trace["x"][-1] == 11_999  # the ends survive downsampling
+
+
+def test_the_broker_outage_is_shaded_on_the_charts_and_absent_without_one():
+    figure = EXPERIMENT.figures([], params(outage_start_ms=3000, outage_ms=2000))[0]
+    (band,) = figure["layout"]["shapes"]
+    assert (band["x0"], band["x1"]) == (3000, 5000)
+    assert EXPERIMENT.figures([], params(outage_ms=0))[0]["layout"]["shapes"] == []

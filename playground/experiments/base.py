@@ -43,7 +43,7 @@ class Chart:
     y_title: str
     traces: list[Trace]
 
-    def to_figure(self, frames: list[Frame]) -> dict:
+    def to_figure(self, frames: list[Frame], shapes: list[dict] | None = None) -> dict:
         """A Plotly figure dict (data + layout) holding these frames."""
         return {
             "data": [
@@ -65,6 +65,7 @@ class Chart:
                 "legend": {"orientation": "h", "y": -0.25},
                 "margin": {"t": 48, "r": 16, "b": 16, "l": 56},
                 "hovermode": "x unified",
+                "shapes": shapes or [],
             },
         }
 
@@ -93,6 +94,8 @@ class Experiment:
     # verdict(summary) -> the invariants checked and whether they held.
     verdict: Callable[[dict[str, Any]], list[Check]]
     table_columns: list[tuple[str, str]] = field(default_factory=list)  # (frame key, heading)
+    # shapes(params) -> Plotly shapes known before the run starts, e.g. a fault window.
+    shapes: Callable[[dict[str, Any]], list[dict]] = lambda params: []
 
     def default_params(self) -> dict[str, Any]:
         form = self.form_class()
@@ -106,8 +109,14 @@ class Experiment:
             return form.cleaned_data, {}
         return None, {name: [str(e) for e in errors] for name, errors in form.errors.items()}
 
-    def figures(self, frames: list[Frame]) -> list[dict]:
-        return [chart.to_figure(frames) for chart in self.charts]
+    def figures(self, frames: list[Frame], params: dict[str, Any]) -> list[dict]:
+        shapes = self.shapes(params)
+        return [chart.to_figure(downsample(frames, MAX_POINTS_PER_TRACE), shapes) for chart in self.charts]
+
+    def describe_params(self, params: dict[str, Any]) -> list[tuple[str, Any]]:
+        """(label, value) pairs for people, in the form's order."""
+        fields = self.form_class.base_fields
+        return [(fields[name].label or name.replace("_", " ").capitalize(), params[name]) for name in fields if name in params]
 
     def table(self, frames: list[Frame], max_rows: int = 25) -> dict:
         """The charts' numbers as a table for screen readers, sampled to max_rows."""
@@ -116,6 +125,9 @@ class Experiment:
             "columns": [heading for _, heading in self.table_columns],
             "rows": [[frame[key] for key, _ in self.table_columns] for frame in sampled],
         }
+
+
+MAX_POINTS_PER_TRACE = 5000
 
 
 def downsample(frames: list[Frame], limit: int) -> list[Frame]:

@@ -232,9 +232,21 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def shapes(params: dict[str, Any]) -> list[dict]:
+    """Shade the broker outage on every chart, so cause and effect line up."""
+    if not params.get("outage_ms"):
+        return []
+    start = params["outage_start_ms"]
+    return [{
+        "type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": start + params["outage_ms"],
+        "y0": 0, "y1": 1, "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
+        "label": {"text": "broker down", "textposition": "top center", "font": {"size": 11}},
+    }]
+
+
 class DualWriteForm(forms.Form):
-    mode = forms.ChoiceField(choices=MODES, initial=NAIVE)
-    orders = forms.IntegerField(min_value=10, max_value=100_000, initial=1000, help_text="10 to 100,000; one every 10 ms.")
+    mode = forms.ChoiceField(choices=MODES, initial=NAIVE, label="Mode")
+    orders = forms.IntegerField(min_value=10, max_value=100_000, initial=1000, label="Orders", help_text="10 to 100,000; one every 10 ms.")
     crash_probability = forms.FloatField(
         min_value=0, max_value=0.5, initial=0.02, label="Crash probability between the two steps", help_text="0 to 0.5"
     )
@@ -286,6 +298,7 @@ EXPERIMENT = Experiment(
         ),
     ],
     verdict=verdict,
+    shapes=shapes,
     table_columns=[
         ("t_ms", "Time (ms)"),
         ("orders", "Orders committed"),
