@@ -13,7 +13,8 @@ import yaml
 from django.db import transaction
 
 from .diagrams import DiagramError
-from .models import Lesson
+from .models import Lesson, Question
+from .quiz_files import QUIZ_DIR, QuizFileError, parse_quiz_dir
 from .rendering import render_markdown
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -94,3 +95,40 @@ def load_lessons(content_dir: Path = CONTENT_DIR) -> tuple[int, int]:
             created += was_created
             updated += not was_created
     return created, updated
+
+
+def load_quizzes(quiz_dir: Path = QUIZ_DIR) -> tuple[int, int, int]:
+    """Load every quiz file; returns (created, updated, retired) questions.
+
+    A question no longer in its file is retired (hidden), never deleted, so
+    learners' attempts and review cards survive an edit of the quiz.
+    """
+    quizzes = parse_quiz_dir(quiz_dir)
+    lessons = {lesson.slug: lesson for lesson in Lesson.objects.all()}
+    created = updated = 0
+    keys = []
+    with transaction.atomic():
+        for quiz in quizzes:
+            lesson = lessons.get(quiz.lesson_slug)
+            if lesson is None:
+                raise QuizFileError(quiz.path, f"field 'lesson': no lesson has the slug '{quiz.lesson_slug}'")
+            for position, spec in enumerate(quiz.questions):
+                _, was_created = Question.objects.update_or_create(
+                    key=spec.key,
+                    defaults={"lesson": lesson, "position": position, "kind": spec.kind, "prompt": spec.prompt,
+                              "data": spec.data, "explanation": spec.explanation, "active": True},
+                )
+                keys.append(spec.key)
+                created += was_created
+                updated += not was_created
+        retired = Question.objects.filter(active=True).exclude(key__in=keys).update(active=False)
+    return created, updated, retired
+
+
+def load_content(content_dir: Path = CONTENT_DIR, quiz_dir: Path = QUIZ_DIR) -> str:
+    """Lessons, then their quizzes, in one transaction; returns a one-line report."""
+    with transaction.atomic():
+        lessons = load_lessons(content_dir)
+        questions = load_quizzes(quiz_dir)
+    return (f"lessons: {lessons[0]} created, {lessons[1]} updated; "
+            f"questions: {questions[0]} created, {questions[1]} updated, {questions[2]} retired")

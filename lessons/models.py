@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -25,3 +26,73 @@ class Lesson(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("lessons:detail", args=[self.slug])
+
+
+class Question(models.Model):
+    """A quiz question, loaded from lessons/quizzes/<lesson>.yaml; `key` is its stable id."""
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        ORDERING = "ordering", "Ordering"
+        NUMERIC = "numeric", "Numeric"
+
+    key = models.SlugField(max_length=120, unique=True)
+    # A question dropped from its file is retired, not deleted: learners keep its history.
+    active = models.BooleanField(default=True)
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    prompt = models.TextField()
+    # single/multiple: {"choices": [{"text", "correct"}]}; ordering: {"items": [...in order]};
+    # numeric: {"answer", "tolerance", "unit"}.
+    data = models.JSONField()
+    explanation = models.TextField()
+
+    class Meta:
+        ordering = ["lesson__order", "position"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Learner(models.Model):
+    """Whoever is learning: an anonymous session's learner, or a signed-up user's.
+
+    Progress hangs off a Learner rather than a User, so that anonymous progress
+    can be kept by attaching it to the account made later.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    interview_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"learner {self.pk} ({self.user or 'anonymous'})"
+
+
+class Attempt(models.Model):
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="attempts")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="attempts")
+    answer = models.JSONField()
+    correct = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Card(models.Model):
+    """The FSRS memory state of one question for one learner."""
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="cards")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="cards")
+    fsrs = models.JSONField()  # fsrs.Card.to_dict()
+    due = models.DateTimeField(db_index=True)
+    last_review = models.DateTimeField()
+    reviews = models.PositiveIntegerField(default=0)
+    lapses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["learner", "question"], name="one_card_per_question")]
+        ordering = ["due"]

@@ -1,21 +1,210 @@
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from datetime import datetime, timezone
+
+from django import forms
+from django.contrib.auth import login
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import LoginView
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.experiments import get_experiment
 
-from .models import Lesson
+from .export import questions_to_apkg, questions_to_csv
+from .grading import AnswerForm
+from .learners import SESSION_KEY, learner_adopt_anonymous, learner_for_request
+from .models import Lesson, Question
+from .review import answer_record, interview_days_left, mastery_by_topic, next_due, review_queue
 
 
 @require_GET
 def catalogue(request):
-    return render(request, "lessons/catalogue.html", {"lessons": Lesson.objects.all()})
+    lessons = list(Lesson.objects.annotate(question_count=Count("questions", filter=Q(questions__active=True))))
+    for lesson in lessons:
+        lesson.experiment = get_experiment(lesson.experiment_slug)
+    return render(request, "lessons/catalogue.html", {"lessons": lessons})
 
 
 @require_GET
 def lesson_detail(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
-    return render(
-        request,
-        "lessons/lesson_detail.html",
-        {"lesson": lesson, "experiment": get_experiment(lesson.experiment_slug)},
-    )
+    return render(request, "lessons/lesson_detail.html", {
+        "lesson": lesson,
+        "experiment": get_experiment(lesson.experiment_slug),
+        "question_count": lesson.questions.filter(active=True).count(),
+    })
+
+
+def _question_context(request, question, *, form=None, result=None, source="quiz"):
+    learner = learner_for_request(request, create=False)
+    return {
+        "question": question,
+        "form": form or AnswerForm(question, learner.id if learner else 0),
+        "result": result,
+        "source": source,
+    }
+
+
+@require_GET
+def quiz(request, slug: str):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    answered = _answered_result(request)
+    questions = [
+        _question_context(request, q, result=answered if answered and answered["question"] == q else None)
+        for q in lesson.questions.filter(active=True)
+    ]
+    return render(request, "lessons/quiz.html", {"lesson": lesson, "questions": questions})
+
+
+class SourceForm(forms.Form):
+    source = forms.ChoiceField(choices=[("quiz", "quiz"), ("review", "review")])
+
+
+@require_POST
+def question_answer(request, key: str):
+    """Grade one answer. htmx swaps the question's partial; without JavaScript
+    the learner is redirected back (POST/redirect/GET) to see the result."""
+    question = get_object_or_404(Question, key=key, active=True)
+    source_form = SourceForm(request.POST)
+    learner = learner_for_request(request)
+    form = AnswerForm(question, learner.id, request.POST)
+    if not source_form.is_valid() or not form.is_valid():
+        # Only a tampered or blank submission gets here: the form offers nothing else.
+        context = _question_context(request, question, form=form, source=source_form.data.get("source", "quiz"))
+        template = "lessons/quiz.html#question" if request.htmx else "lessons/question_page.html"
+        return render(request, template, context, status=400)
+    result = answer_record(learner=learner, question=question, answer=form.answer)
+    source = source_form.cleaned_data["source"]
+    if request.htmx:
+        return render(request, "lessons/quiz.html#question",
+                      _question_context(request, question, form=form, result=result, source=source))
+    request.session["last_result"] = {"key": key, "correct": result.correct, "expected": result.expected}
+    if source == "review":
+        return redirect(reverse("lessons:review") + f"?answered={key}")
+    return redirect(reverse("lessons:quiz", args=[question.lesson.slug]) + f"?answered={key}#q-{key}")
+
+
+class InterviewDateForm(forms.Form):
+    interview_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                     help_text="The queue makes sure every topic you have practised comes up before it.")
+
+    def clean_interview_date(self):
+        value = self.cleaned_data["interview_date"]
+        if value and value < datetime.now(timezone.utc).date():
+            raise forms.ValidationError("Pick today or a day in the future.")
+        return value
+
+
+@require_http_methods(["GET", "POST"])
+def review(request):
+    learner = learner_for_request(request, create=request.method == "POST")
+    status = 200
+    if request.method == "POST":
+        date_form = InterviewDateForm(request.POST)
+        if date_form.is_valid():
+            learner.interview_date = date_form.cleaned_data["interview_date"]
+            learner.save(update_fields=["interview_date"])
+            return redirect("lessons:review")
+        status = 400
+    else:
+        date_form = InterviewDateForm(initial={"interview_date": learner.interview_date if learner else None})
+    now = datetime.now(timezone.utc)
+    queue = review_queue(learner, now) if learner else []
+    answered = _answered_result(request)
+    current = None
+    if queue:
+        item = queue[0]
+        current = {**_question_context(request, item.card.question, source="review"), "reason": item.reason}
+    return render(request, "lessons/review.html", {
+        "queue": queue,
+        "current": current,
+        "answered": answered,
+        "date_form": date_form,
+        "days_left": interview_days_left(learner, now.date()) if learner else None,
+        "seen_any": bool(learner and learner.cards.exists()),
+        "next_due": next_due(learner) if learner else None,
+    }, status=status)
+
+
+def _answered_result(request):
+    """The result of the answer just posted without JavaScript, if it is the one asked about."""
+    key = request.GET.get("answered")
+    last = request.session.get("last_result")
+    if key and last and last["key"] == key:
+        question = Question.objects.filter(key=key).first()
+        return {"question": question, **last} if question else None
+    return None
+
+
+@require_GET
+def progress(request):
+    rows = mastery_by_topic(learner_for_request(request, create=False))
+    figure = {
+        "data": [{
+            "type": "bar", "orientation": "h",
+            "y": [row.lesson.title for row in rows], "x": [round(row.mastery * 100) for row in rows],
+            "marker": {"color": "#2563eb"}, "hovertemplate": "%{y}: %{x}%<extra></extra>",
+        }],
+        "layout": {
+            "title": {"text": "Mastery per topic (% of its questions you would recall now)"},
+            "xaxis": {"range": [0, 100], "title": {"text": "mastery (%)"}},
+            "yaxis": {"autorange": "reversed", "automargin": True},
+            "margin": {"t": 48, "r": 16, "b": 48, "l": 16}, "height": 80 + 28 * len(rows),
+        },
+    }
+    return render(request, "lessons/progress.html", {"rows": rows, "figure": figure,
+                                                     "any_seen": any(row.seen for row in rows)})
+
+
+def _download(content, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def quiz_export(request, slug: str, fmt: str):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    questions = lesson.questions.filter(active=True).select_related("lesson")
+    if fmt == "csv":
+        return _download(questions_to_csv(questions), f"{slug}.csv", "text/csv; charset=utf-8")
+    return _download(questions_to_apkg(questions, f"Consistency Lab — {lesson.title}"), f"{slug}.apkg",
+                     "application/octet-stream")
+
+
+@require_GET
+def review_export(request, fmt: str):
+    learner = learner_for_request(request, create=False)
+    queue = review_queue(learner) if learner else []
+    questions = [item.card.question for item in queue]
+    if fmt == "csv":
+        return _download(questions_to_csv(questions), "due-cards.csv", "text/csv; charset=utf-8")
+    return _download(questions_to_apkg(questions, "Consistency Lab — due cards"), "due-cards.apkg",
+                     "application/octet-stream")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.method == "POST":
+        form = UserCreationForm(request.POST)
+        if form.is_valid():
+            anonymous_id = request.session.get(SESSION_KEY)
+            user = form.save()
+            login(request, user)
+            learner_adopt_anonymous(user=user, anonymous_id=anonymous_id)
+            return redirect("lessons:progress")
+    else:
+        form = UserCreationForm()
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class SignInView(LoginView):
+    """Django's login, then the anonymous session's progress joins the account."""
+
+    def form_valid(self, form):
+        anonymous_id = self.request.session.get(SESSION_KEY)
+        response = super().form_valid(form)
+        learner_adopt_anonymous(user=form.get_user(), anonymous_id=anonymous_id)
+        return response

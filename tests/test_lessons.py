@@ -120,4 +120,4 @@ def test_the_load_lessons_command_reports_a_bad_file_clearly(tmp_path):
 
     write(tmp_path, "03-bad.md", GOOD_FRONT_MATTER.replace("slug: sample\n", ""))
     with pytest.raises(CommandError, match="03-bad.md: front matter field 'slug' is missing"):
-        call_command("load_lessons", content_dir=tmp_path)
+        call_command("load_lessons", content_dir=tmp_path, quiz_dir=tmp_path)
