@@ -81,6 +81,15 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """The headline number a learner guesses before a run, and where the run reports it."""
+
+    question: str  # e.g. "How many orders will end up with no event?"
+    summary_key: str  # the summary field that holds the answer
+    max_value: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class Experiment:
     slug: str
     title: str
@@ -96,6 +105,9 @@ class Experiment:
     table_columns: list[tuple[str, str]] = field(default_factory=list)  # (frame key, heading)
     # shapes(params) -> Plotly shapes known before the run starts, e.g. a fault window.
     shapes: Callable[[dict[str, Any]], list[dict]] = lambda params: []
+    prediction: Prediction | None = None
+    # progress(params, frame) -> 0..1, how far along a run is at this frame (for the progress bar and ETA).
+    progress: Callable[[dict[str, Any], Frame], float] = lambda params, frame: 0.0
 
     def default_params(self) -> dict[str, Any]:
         form = self.form_class()

@@ -17,7 +17,7 @@ from typing import Any
 
 from django import forms
 
-from .base import Chart, Check, Emit, Experiment, Preset, Trace
+from .base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
 
 NAIVE = "naive"
 PUBLISH_FIRST = "publish-first"
@@ -299,6 +299,9 @@ EXPERIMENT = Experiment(
     ],
     verdict=verdict,
     shapes=shapes,
+    prediction=Prediction("How many orders will end up with no OrderCreated event?", "orders_without_event", 100_000),
+    # Arrivals end at orders × 10 ms; an outbox may need a little longer to drain.
+    progress=lambda params, frame: min(1.0, frame["t_ms"] / max(1, params["orders"] * ARRIVAL_MS)),
     table_columns=[
         ("t_ms", "Time (ms)"),
         ("orders", "Orders committed"),
