@@ -10,10 +10,16 @@ class RunRequestForm(forms.Form):
                               help_text="Same seed and parameters, same run: share it.")
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, prediction=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        if prediction is not None:
+            # Predict, then run: committing to a number first makes the result teach.
+            self.fields["prediction"] = forms.IntegerField(
+                min_value=0, max_value=prediction.max_value, label=f"Your prediction: {prediction.question}",
+                help_text="Guess before you run it; the verdict shows your guess beside the result.",
+            )
 
     def clean_idempotency_key(self) -> str:
         key = self.cleaned_data["idempotency_key"]

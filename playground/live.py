@@ -43,6 +43,22 @@ def push_frames(run_id, frames: list[dict]) -> None:
     pipe.execute()
 
 
+def cancel_key(run_id) -> str:
+    return key(f"run:{run_id}:cancel")
+
+
+def request_cancel(run_id) -> None:
+    """Ask the worker running this run to stop; best effort (the database status is the truth)."""
+    try:
+        redis_client().set(cancel_key(run_id), 1, ex=LIVE_FRAMES_TTL_SECONDS)
+    except redis.RedisError:
+        pass
+
+
+def cancel_requested(run_id) -> bool:
+    return bool(redis_client().exists(cancel_key(run_id)))
+
+
 def clear_frames(run_id) -> None:
     redis_client().delete(frames_key(run_id))
 

@@ -34,6 +34,8 @@ class ExperimentRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What the learner guessed the headline number would be, before the run.
+    prediction = models.BigIntegerField(null=True, blank=True)
     summary = models.JSONField(null=True, blank=True)
     frames = models.JSONField(default=list, blank=True)
 
@@ -54,6 +56,18 @@ class ExperimentRun(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def label(self) -> str:
+        """A short name for lists and legends, e.g. 'outbox seed 7'."""
+        variant = next((self.params[k] for k in ("mode", "strategy", "handler") if self.params.get(k)), "")
+        return f"{variant} seed {self.seed}".strip()
+
+    def is_owned_by(self, request) -> bool:
+        """Only whoever started a run may change it (cancel); anyone with the link may look."""
+        if self.created_by_id:
+            return request.user.is_authenticated and request.user.id == self.created_by_id
+        return bool(self.owner_session) and self.owner_session == request.session.session_key
 
     @property
     def duration_seconds(self) -> float | None:

@@ -16,6 +16,10 @@ logger = logging.getLogger(__name__)
 FLUSH_EVERY_SECONDS = 0.2
 
 
+class RunCancelled(Exception):
+    pass
+
+
 class LiveEmitter:
     """Collects frames, pushes them to Redis in small batches, beats the heart.
 
@@ -43,6 +47,8 @@ class LiveEmitter:
         self.pending = []
         self.last_flush = time.monotonic()
         ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
+        if live.cancel_requested(self.run.id):
+            raise RunCancelled
 
 
 def run_execute(run: ExperimentRun, *, frame_delay: float | None = None) -> None:
@@ -54,6 +60,11 @@ def run_execute(run: ExperimentRun, *, frame_delay: float | None = None) -> None
         live.clear_frames(run.id)  # a redelivered task starts a clean stream
         summary = run.experiment.run(run.params, run.seed, emitter)
         emitter.flush()
+    except RunCancelled:
+        # The owner cancelled it (the row already says so); keep what was drawn.
+        ExperimentRun.objects.filter(id=run.id, status=ExperimentRun.Status.CANCELLED).update(frames=emitter.frames)
+        logger.info("run cancelled", extra={"run_id": str(run.id), "frames": len(emitter.frames)})
+        return
     except Exception as exc:
         logger.exception("run failed", extra={"run_id": str(run.id)})
         ExperimentRun.objects.filter(id=run.id, status=ExperimentRun.Status.RUNNING).update(

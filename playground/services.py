@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import live
 from .experiments.base import Experiment
 from .models import ExperimentRun
 
@@ -30,6 +31,7 @@ def experiment_run_create(
     user=None,
     session_key: str = "",
     idempotency_key: str | None = None,
+    prediction: int | None = None,
 ) -> ExperimentRun:
     """Create a queued run and dispatch it after commit; one run per idempotency key."""
     if idempotency_key:
@@ -45,6 +47,7 @@ def experiment_run_create(
                 created_by=user if user is not None and user.is_authenticated else None,
                 owner_session=session_key or "",
                 idempotency_key=idempotency_key or None,
+                prediction=prediction,
             )
             transaction.on_commit(lambda: run_dispatch(run_id=run.id))
     except IntegrityError:
@@ -69,6 +72,16 @@ def run_dispatch(*, run_id) -> bool:
         return False
     ExperimentRun.objects.filter(id=run_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True
+
+
+def run_cancel(*, run: ExperimentRun) -> bool:
+    """Stop a queued or running run. Returns False when it had already ended."""
+    cancelled = ExperimentRun.objects.filter(
+        id=run.id, status__in=[ExperimentRun.Status.QUEUED, ExperimentRun.Status.RUNNING]
+    ).update(status=ExperimentRun.Status.CANCELLED, finished_at=timezone.now(), error="Cancelled by whoever started it.")
+    if cancelled:
+        live.request_cancel(run.id)
+    return bool(cancelled)
 
 
 def runs_dispatch_pending() -> int:

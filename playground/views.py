@@ -1,8 +1,10 @@
-from django.conf import settings
+from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
 from config.health import check_redis, check_workers
@@ -12,7 +14,7 @@ from . import live
 from .experiments import get_experiment
 from .forms import FramesCursorForm, RunRequestForm
 from .models import ExperimentRun
-from .services import experiment_run_create, run_recover
+from .services import experiment_run_create, run_cancel, run_recover
 
 RUNS_PER_MINUTE = 20
 
@@ -40,7 +42,7 @@ def experiment_detail(request, slug: str):
     status = 200
     if request.method == "POST":
         params_form = experiment.form_class(request.POST)
-        run_form = RunRequestForm(request.POST)
+        run_form = RunRequestForm(request.POST, prediction=experiment.prediction)
         if params_form.is_valid() and run_form.is_valid():
             if not request.session.session_key:
                 request.session.save()
@@ -56,13 +58,14 @@ def experiment_detail(request, slug: str):
                 user=request.user,
                 session_key=request.session.session_key,
                 idempotency_key=run_form.cleaned_data["idempotency_key"] or None,
+                prediction=run_form.cleaned_data.get("prediction"),
             )
             return redirect(run)
         status = 400
     else:
         preset = experiment.presets.get(request.GET.get("preset", ""))
         params_form = experiment.form_class(initial=preset.params if preset else None)
-        run_form = RunRequestForm()
+        run_form = RunRequestForm(prediction=experiment.prediction)
     recent_runs = []
     if request.session.session_key:
         recent_runs = ExperimentRun.objects.filter(
@@ -86,27 +89,90 @@ def run_detail(request, run_id):
         raise Http404("This run's experiment no longer exists")
     run = run_recover(run)
     return render(request, "playground/run_detail.html", {
-        "run": run,
-        "experiment": experiment,
+        **_status_context(request, run),
         "figures": experiment.figures(run.frames, run.params),
         "params": experiment.describe_params(run.params),
+        "compare_with": _compare_candidates(request, run),
+    })
+
+
+def _status_context(request, run: ExperimentRun) -> dict:
+    experiment = run.experiment
+    headline = None
+    if run.summary and experiment.prediction:
+        headline = {
+            "question": experiment.prediction.question,
+            "actual": run.summary.get(experiment.prediction.summary_key),
+            "predicted": run.prediction,
+        }
+    return {
+        "run": run,
+        "experiment": experiment,
         "table": experiment.table(run.frames) if run.is_final else None,
         "verdict": experiment.verdict(run.summary) if run.summary else None,
-        "frame_delay_ms": int(settings.RUN_FRAME_DELAY_SECONDS * 1000),
-    })
+        "headline": headline,
+        "can_cancel": not run.is_final and run.is_owned_by(request),
+    }
+
+
+def _compare_candidates(request, run: ExperimentRun):
+    """Other finished runs of the same experiment that this visitor started."""
+    if not run.is_final or not request.session.session_key:
+        return []
+    return ExperimentRun.objects.filter(
+        experiment_slug=run.experiment_slug, owner_session=request.session.session_key,
+        status=ExperimentRun.Status.SUCCEEDED,
+    ).exclude(id=run.id)[:20]
 
 
 @require_GET
 def run_status(request, run_id):
     """The status panel; the htmx poll stops once the run is final."""
     run = run_recover(get_object_or_404(ExperimentRun, id=run_id))
-    experiment = run.experiment
-    return render(request, "playground/run_detail.html#status", {
-        "run": run,
+    return render(request, "playground/run_detail.html#status", _status_context(request, run))
+
+
+@require_POST
+def run_cancel_view(request, run_id):
+    run = get_object_or_404(ExperimentRun, id=run_id)
+    if not run.is_owned_by(request):
+        raise PermissionDenied
+    run_cancel(run=run)
+    run.refresh_from_db()
+    if request.htmx:
+        return render(request, "playground/run_detail.html#status", _status_context(request, run))
+    return redirect(run)
+
+
+class CompareForm(forms.Form):
+    a = forms.UUIDField()
+    b = forms.UUIDField()
+
+
+@require_GET
+def run_compare(request):
+    """Two runs of one experiment, overlaid on the same charts."""
+    form = CompareForm(request.GET)
+    if not form.is_valid():
+        return render(request, "errors/error.html", {"code": 400, "title": "Pick two runs",
+                      "message": "Comparing needs two run ids, as ?a=…&b=…"}, status=400)
+    a = get_object_or_404(ExperimentRun, id=form.cleaned_data["a"])
+    b = get_object_or_404(ExperimentRun, id=form.cleaned_data["b"])
+    if a.experiment_slug != b.experiment_slug or a.experiment is None:
+        return render(request, "errors/error.html", {"code": 400, "title": "Different experiments",
+                      "message": "Only runs of the same experiment can be overlaid."}, status=400)
+    experiment = a.experiment
+    runs = [("A", a), ("B", b)]
+    return render(request, "playground/run_compare.html", {
         "experiment": experiment,
-        "table": experiment.table(run.frames) if run.is_final else None,
-        "verdict": experiment.verdict(run.summary) if run.summary else None,
+        "runs": [{"label": label, "run": run, "params": experiment.describe_params(run.params),
+                  "verdict": experiment.verdict(run.summary) if run.summary else []} for label, run in runs],
+        "figures": [
+            {"chart_id": f"compare{i}-chart", "script_id": f"compare{i}-figure", "figure": figure}
+            for i, figure in enumerate(experiment.compare_figures([(f"{label}: {run.label}", run) for label, run in runs]))
+        ],
     })
+
 
 
 @require_GET
@@ -134,4 +200,17 @@ def run_frames(request, run_id):
         "frames": frames,
         "next": after + len(frames),
         "error": live_error,
+        **_progress(run, frames),
     })
+
+
+def _progress(run: ExperimentRun, new_frames: list[dict]) -> dict:
+    """How far along a live run is, and a naive ETA from the rate so far."""
+    if run.is_final:
+        return {"progress": 1.0, "eta_seconds": 0}
+    if not new_frames or not run.started_at:
+        return {"progress": None, "eta_seconds": None}
+    done = max(0.0, min(1.0, run.experiment.progress(run.params, new_frames[-1])))
+    elapsed = (timezone.now() - run.started_at).total_seconds()
+    eta = round(elapsed * (1 - done) / done, 1) if done > 0.02 else None
+    return {"progress": round(done, 3), "eta_seconds": eta}

@@ -66,7 +66,7 @@ def start_worker(env: dict) -> subprocess.Popen:
 
 def one_live_run(client: Client) -> tuple[float, float]:
     data = {"mode": "naive", "orders": 1000, "crash_probability": 0.02, "outage_start_ms": 3000, "outage_ms": 2000,
-            "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex}
+            "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex, "prediction": 100}
     started = time.perf_counter()
     response = client.post("/experiments/dual-write/", data)
     frames_url = response["Location"] + "frames"

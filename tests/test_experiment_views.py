@@ -18,7 +18,7 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 def form_data(**overrides):
     data = {
         "mode": "naive", "orders": 1000, "crash_probability": 0.02, "outage_start_ms": 3000,
-        "outage_ms": 2000, "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex,
+        "outage_ms": 2000, "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex, "prediction": 100,
     }
     data.update(overrides)
     return data
@@ -162,3 +162,118 @@ def test_user_text_is_escaped_in_run_pages(client):
     html = client.get(f"/runs/{run.id}/").content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "<img src=x" not in html
+
+
+def json_script(html: str, script_id: str):
+    import json
+    import re
+
+    return json.loads(re.search(rf'<script id="{script_id}" type="application/json">(.*?)</script>', html, re.S).group(1))
+
+
+def finished_run(mode="naive", seed=7, **extra):
+    from playground.experiments import get_experiment
+
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": mode})
+    frames = []
+    summary = experiment.run(params, seed, frames.append)
+    return ExperimentRun.objects.create(
+        experiment_slug="dual-write", params=params, seed=seed, status=ExperimentRun.Status.SUCCEEDED,
+        summary=summary, frames=frames, finished_at=timezone.now(), **extra,
+    )
+
+
+def test_a_run_needs_a_prediction_first(client):
+    data = form_data()
+    del data["prediction"]
+    response = client.post(URL, data)
+    assert response.status_code == 400
+    assert "Your prediction: How many orders will end up with no OrderCreated event?" in response.content.decode()
+    assert not ExperimentRun.objects.exists()
+
+
+def test_the_verdict_shows_the_prediction_beside_the_result(client):
+    run = finished_run(prediction=12)
+    html = client.get(f"/runs/{run.id}/").content.decode()
+    assert "you predicted <span class=\"big\">12</span>" in html
+    assert f'<span class="big">{run.summary["orders_without_event"]}</span> measured' in html
+
+
+def test_the_owner_can_cancel_a_running_run_and_nobody_else_can(client):
+    client.get(URL)  # a session
+    client.session.save()
+    session_key = client.session.session_key
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params={}, seed=1,
+                                       status=ExperimentRun.Status.RUNNING, owner_session=session_key,
+                                       started_at=timezone.now(), heartbeat_at=timezone.now())
+    from django.test import Client
+
+    stranger = Client()
+    assert stranger.post(f"/runs/{run.id}/cancel").status_code == 403
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.RUNNING
+    assert b"Cancel this run" not in stranger.get(f"/runs/{run.id}/status").content
+
+    assert b"Cancel this run" in client.get(f"/runs/{run.id}/status").content
+    response = client.post(f"/runs/{run.id}/cancel")
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.CANCELLED
+    from playground import live
+
+    assert live.cancel_requested(run.id)  # the worker is told through Redis
+
+
+def test_cancelling_a_finished_run_changes_nothing(client):
+    client.get(URL)
+    client.session.save()
+    run = finished_run(owner_session=client.session.session_key)
+    client.post(f"/runs/{run.id}/cancel")
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.SUCCEEDED
+
+
+def test_two_runs_overlay_on_one_page(client):
+    a, b = finished_run("naive"), finished_run("outbox")
+    response = client.get(f"/runs/compare?a={a.id}&b={b.id}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    names = [trace["name"] for trace in json_script(html, "compare1-figure")["data"]]
+    assert "A: naive seed 7 · orders with no event" in names and "B: outbox seed 7 · orders with no event" in names
+    assert f"Orders with no event: {a.summary['orders_without_event']}" in html
+    assert "Orders with no event: 0" in html
+
+
+def test_compare_needs_two_runs_of_one_experiment(client):
+    a = finished_run()
+    assert client.get(f"/runs/compare?a={a.id}").status_code == 400
+    assert client.get(f"/runs/compare?a={a.id}&b={uuid.uuid4()}").status_code == 404
+    other = ExperimentRun.objects.create(experiment_slug="retries", params={}, seed=1)
+    assert client.get(f"/runs/compare?a={a.id}&b={other.id}").status_code == 400
+
+
+def test_a_finished_run_offers_replay_and_comparison_with_the_visitors_other_runs(client):
+    client.get(URL)
+    client.session.save()
+    key = client.session.session_key
+    a, b = finished_run("naive", owner_session=key), finished_run("outbox", owner_session=key)
+    html = client.get(f"/runs/{a.id}/").content.decode()
+    assert "data-replay-slider" in html and f'max="{len(a.frames)}"' in html
+    assert f'<option value="{b.id}">' in html
+
+
+def test_the_frames_endpoint_reports_progress_and_an_eta(client):
+    from datetime import timedelta
+
+    run = ExperimentRun.objects.create(
+        experiment_slug="dual-write", params={"orders": 1000}, seed=1, status=ExperimentRun.Status.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=2), heartbeat_at=timezone.now(),
+    )
+    from playground import live
+
+    live.push_frames(run.id, [{"t_ms": 0}, {"t_ms": 5000}])
+    body = client.get(f"/runs/{run.id}/frames?after=0").json()
+    assert body["progress"] == 0.5
+    assert 1.5 <= body["eta_seconds"] <= 3
+    live.clear_frames(run.id)

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def submit(client, **params):
     data = {
         "mode": "naive", "orders": 1000, "crash_probability": 0.02, "outage_start_ms": 3000,
-        "outage_ms": 2000, "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex,
+        "outage_ms": 2000, "relay_crash_probability": 0, "seed": 7, "idempotency_key": uuid.uuid4().hex, "prediction": 100,
     }
     data.update(params)
     response = client.post("/experiments/dual-write/", data)
@@ -87,3 +87,15 @@ def test_health_names_redis_when_it_is_down(client, settings):
     body = response.json()
     assert body["failing"] == ["redis", "workers"]
     assert "Error" in body["checks"]["redis"]["error"]
+
+
+def test_a_cancelled_run_stops_the_worker_early_and_keeps_what_it_drew(client, celery_worker_process, wait_until):
+    run = submit(client, mode="naive", orders=20_000)
+    wait_until(lambda: client.get(f"/runs/{run.id}/frames?after=0").json()["frames"], timeout=60,
+               message="the first frames")
+    assert client.post(f"/runs/{run.id}/cancel").status_code == 302
+    wait_until(lambda: ExperimentRun.objects.get(id=run.id).frames, timeout=30, message="the worker to stop")
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.CANCELLED
+    assert run.summary is None
+    assert 0 < len(run.frames) < 100  # stopped well before its ~150 frames

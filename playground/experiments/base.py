@@ -125,6 +125,23 @@ class Experiment:
         shapes = self.shapes(params)
         return [chart.to_figure(downsample(frames, MAX_POINTS_PER_TRACE), shapes) for chart in self.charts]
 
+    def compare_figures(self, runs: list[tuple[str, Any]]) -> list[dict]:
+        """Each chart with the traces of several runs overlaid: run A solid, run B dashed."""
+        figures = []
+        for chart in self.charts:
+            data = []
+            for index, (label, run) in enumerate(runs):
+                frames = downsample(run.frames, MAX_POINTS_PER_TRACE)
+                for trace in chart.to_figure(frames)["data"]:
+                    trace["name"] = f"{label} · {trace['name']}"
+                    trace["line"] = {**trace["line"], "dash": "solid" if index == 0 else "dash"}
+                    trace["legendgroup"] = label
+                    data.append(trace)
+            figure = chart.to_figure([])
+            figure["data"] = data
+            figures.append(figure)
+        return figures
+
     def describe_params(self, params: dict[str, Any]) -> list[tuple[str, Any]]:
         """(label, value) pairs for people, in the form's order."""
         fields = self.form_class.base_fields
