@@ -112,6 +112,10 @@ def _status_context(request, run: ExperimentRun) -> dict:
         "verdict": experiment.verdict(run.summary) if run.summary else None,
         "headline": headline,
         "can_cancel": not run.is_final and run.is_owned_by(request),
+        "summary_figures": [
+            {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
+            for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
+        ],
     }
 
 

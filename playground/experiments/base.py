@@ -108,6 +108,9 @@ class Experiment:
     prediction: Prediction | None = None
     # progress(params, frame) -> 0..1, how far along a run is at this frame (for the progress bar and ETA).
     progress: Callable[[dict[str, Any], Frame], float] = lambda params, frame: 0.0
+    # summary_figures(summary) -> Plotly figures drawn once a run is over, from its summary
+    # (e.g. a Gantt chart of sampled sagas), for what is not a series over time.
+    summary_figures: Callable[[dict[str, Any]], list[dict]] = lambda summary: []
 
     def default_params(self) -> dict[str, Any]:
         form = self.form_class()
@@ -165,3 +168,34 @@ def downsample(frames: list[Frame], limit: int) -> list[Frame]:
         return list(frames)
     step = (len(frames) - 1) / (limit - 1)
     return [frames[round(i * step)] for i in range(limit)]
+
+
+def gantt_figure(title: str, segments: list[dict], colors: dict[str, str]) -> dict:
+    """A timeline of labelled segments, one row per `row`: [{row, label, start_ms, end_ms, outcome}].
+
+    Drawn as horizontal bars (base = start, length = duration), one trace per
+    outcome so the legend explains the colours.
+    """
+    traces: dict[str, dict] = {}
+    for segment in segments:
+        outcome = segment["outcome"]
+        trace = traces.setdefault(outcome, {
+            "type": "bar", "orientation": "h", "name": outcome, "x": [], "y": [], "base": [], "text": [],
+            "marker": {"color": colors.get(outcome, "#64748b")}, "textposition": "inside",
+            "hovertemplate": "%{y}: %{text}<br>%{base} ms → +%{x} ms<extra></extra>",
+        })
+        trace["x"].append(max(1, segment["end_ms"] - segment["start_ms"]))
+        trace["y"].append(segment["row"])
+        trace["base"].append(segment["start_ms"])
+        trace["text"].append(segment["label"])
+    rows = sorted({segment["row"] for segment in segments}, key=str)
+    return {
+        "data": list(traces.values()),
+        "layout": {
+            "title": {"text": title}, "barmode": "overlay",
+            "xaxis": {"title": {"text": "simulated time (ms)"}},
+            "yaxis": {"categoryorder": "array", "categoryarray": rows, "autorange": "reversed", "automargin": True},
+            "height": 120 + 26 * len(rows), "margin": {"t": 48, "r": 16, "b": 48, "l": 16},
+            "legend": {"orientation": "h", "y": -0.2},
+        },
+    }
