@@ -1,0 +1,63 @@
+"""What every registered experiment promises, checked for each one in the registry."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from playground.experiments import EXPERIMENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUGS = sorted(EXPERIMENTS)
+
+
+def cli_json(slug: str, seed: int = 11) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", "run_experiment", slug, "--seed", str(seed), "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_cli_prints_byte_identical_json_for_the_same_seed(slug):
+    first = cli_json(slug)
+    assert first == cli_json(slug)
+    assert json.loads(first)["experiment"] == slug
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_contract_is_complete(slug):
+    experiment = EXPERIMENTS[slug]
+    params = experiment.default_params()
+    cleaned, errors = experiment.clean_params({})
+    assert not errors, errors
+    for preset in experiment.presets.values():
+        assert not experiment.clean_params(preset.params)[1], preset.label
+    frames = []
+    summary = experiment.run(cleaned, 3, frames.append)
+    assert 10 <= len(frames) <= 400
+    times = [frame["t_ms"] for frame in frames]
+    assert times == sorted(times)
+    assert experiment.prediction and experiment.prediction.summary_key in summary
+    assert experiment.verdict(summary)
+    for figure in experiment.figures(frames, cleaned):
+        for trace in figure["data"]:
+            assert len(trace["x"]) == len(frames)
+    table = experiment.table(frames)
+    assert table["rows"] and len(table["columns"]) == len(table["rows"][0])
+    assert 0 <= experiment.progress(params, frames[len(frames) // 2]) <= 1
+    json.dumps(summary)  # storable as-is
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_experiment_page_offers_presets_bounded_fields_and_a_prediction(client, slug):
+    experiment = EXPERIMENTS[slug]
+    html = client.get(f"/experiments/{slug}/").content.decode()
+    assert experiment.title.replace("'", "&#x27;") in html
+    assert "Your prediction:" in html
+    for name in experiment.presets:
+        assert f'href="?preset={name}"' in html
+    assert 'max="' in html
