@@ -277,3 +277,19 @@ def test_the_frames_endpoint_reports_progress_and_an_eta(client):
     assert body["progress"] == 0.5
     assert 1.5 <= body["eta_seconds"] <= 3
     live.clear_frames(run.id)
+
+
+def test_a_finished_saga_run_draws_a_gantt_of_sampled_sagas(client):
+    from playground.experiments import get_experiment
+
+    experiment = get_experiment("saga")
+    params, _ = experiment.clean_params({"mode": "orchestration"})
+    frames = []
+    summary = experiment.run(params, 7, frames.append)
+    run = ExperimentRun.objects.create(experiment_slug="saga", params=params, seed=7, frames=frames, summary=summary,
+                                       status=ExperimentRun.Status.SUCCEEDED, finished_at=timezone.now())
+    html = client.get(f"/runs/{run.id}/").content.decode()
+    gantt = json_script(html, "summary0-figure")
+    bars = sum(len(trace["x"]) for trace in gantt["data"])
+    assert bars == len(summary["sample_timeline"]) > 0
+    assert {trace["name"] for trace in gantt["data"]} >= {"committed", "compensated"}
