@@ -18,13 +18,20 @@ comes after the effect, and the broker redelivers anything unacknowledged.
 
 Deliveries are processed one at a time, in time order, by one consumer, so
 two copies of a message are never handled concurrently here.
+
+That is the simulation engine. The live engine (idempotency_live.py) runs the
+same fault schedule on a real Redis stream with real consumer processes that
+are SIGKILLed before they acknowledge; it is bounded smaller, since it runs in
+real time.
 """
 
 from __future__ import annotations
 
 import random
+import tempfile
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -39,6 +46,18 @@ MODES = [
     (DEDUP_TABLE, "Dedup table written in the same transaction as the charge"),
     (DEDUP_CACHE_TTL, "Dedup cache with a TTL, checked before and written after the charge"),
 ]
+
+SIMULATION = "simulation"
+LIVE = "live"
+ENGINES = [
+    (SIMULATION, "Simulation: a seeded model of the broker, any size, instant"),
+    (LIVE, "Live: a Redis Streams consumer group and real consumer processes, killed before they ack"),
+]
+# A live run happens in real time and kills a real process per crash; these keep it to seconds.
+LIVE_MAX_MESSAGES = 1_000
+LIVE_MAX_VISIBILITY_TIMEOUT_MS = 2_000
+LIVE_MAX_LATE_REDELIVERY_MS = 5_000
+LIVE_MAX_EXPECTED_CRASHES = 50
 
 ARRIVAL_MS = 10  # one new ChargeRequested every 10 ms of simulated time
 DUPLICATE_MAX_DELAY_MS = 1_000  # a broker-made copy follows the original within a second
@@ -303,8 +322,9 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
     }
 
 
-def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
-    schedule = FaultSchedule.draw(
+def fault_schedule(params: dict[str, Any], seed: int) -> FaultSchedule:
+    """The run's faults; both engines draw them here, so a seed means the same faults in each."""
+    return FaultSchedule.draw(
         random.Random(seed),
         messages=params["messages"],
         crash_probability=params["crash_probability"],
@@ -313,7 +333,25 @@ def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
         late_redelivery_rate=params["late_redelivery_rate"],
         late_redelivery_ms=params["late_redelivery_ms"],
     )
-    return simulate(params, schedule, emit)
+
+
+def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    # Runs stored before there was an engine field are simulations.
+    if params.get("engine") == LIVE:
+        return run_live(params, seed, emit)
+    return simulate(params, fault_schedule(params, seed), emit)
+
+
+def run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    """The live engine, on the app's Redis, with its ledger in a scratch directory removed after."""
+    from django.conf import settings
+
+    from . import idempotency_live  # imported late: it imports this module
+
+    scratch = Path(settings.BASE_DIR) / "var" / "live"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="idempotency-", dir=scratch) as workdir:
+        return idempotency_live.run_live(params, seed, emit, redis_url=settings.REDIS_URL, workdir=workdir)
 
 
 def verdict(summary: dict[str, Any]) -> list[Check]:
@@ -416,6 +454,14 @@ def progress(params: dict[str, Any], frame: dict[str, Any]) -> float:
 
 
 class IdempotencyForm(forms.Form):
+    # Not required: a form posted without it (an old page, the API) means a simulation.
+    engine = forms.ChoiceField(
+        choices=ENGINES, initial=SIMULATION, required=False, label="Engine",
+        help_text=(
+            f"Live runs take at most {LIVE_MAX_MESSAGES:,} messages, a {LIVE_MAX_VISIBILITY_TIMEOUT_MS:,} ms "
+            f"visibility timeout and {LIVE_MAX_LATE_REDELIVERY_MS:,} ms late redeliveries, and last seconds."
+        ),
+    )
     mode = forms.ChoiceField(choices=MODES, initial=NAIVE, label="Handler")
     messages = forms.IntegerField(
         min_value=10, max_value=MAX_MESSAGES, initial=2000, label="ChargeRequested messages",
@@ -451,6 +497,32 @@ class IdempotencyForm(forms.Form):
         help_text="0 to 1; the rest land after the cache write, just before the ack.",
     )
 
+    def clean_engine(self) -> str:
+        return self.cleaned_data["engine"] or SIMULATION
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("engine") != LIVE:
+            return cleaned
+        # A live run happens in real time: keep it to seconds, not minutes.
+        limits = [
+            ("messages", LIVE_MAX_MESSAGES, f"Live runs take at most {LIVE_MAX_MESSAGES:,} messages (one every {ARRIVAL_MS} ms, in real time)."),
+            ("visibility_timeout_ms", LIVE_MAX_VISIBILITY_TIMEOUT_MS,
+             f"Live runs take a visibility timeout of at most {LIVE_MAX_VISIBILITY_TIMEOUT_MS:,} ms: every redelivery really waits for it."),
+            ("late_redelivery_ms", LIVE_MAX_LATE_REDELIVERY_MS,
+             f"Live runs take late redeliveries of at most {LIVE_MAX_LATE_REDELIVERY_MS:,} ms: the run waits for the last one."),
+        ]
+        for name, limit, message in limits:
+            if cleaned.get(name) is not None and cleaned[name] > limit:
+                self.add_error(name, message)
+        messages, crash_probability = cleaned.get("messages"), cleaned.get("crash_probability")
+        if messages is not None and crash_probability is not None and messages * crash_probability > LIVE_MAX_EXPECTED_CRASHES:
+            self.add_error("crash_probability", (
+                f"Live runs kill and restart a real consumer process for every crash: keep messages × crash "
+                f"probability at or under {LIVE_MAX_EXPECTED_CRASHES} (it is {messages * crash_probability:.0f})."
+            ))
+        return cleaned
+
 
 EXPERIMENT = Experiment(
     slug="idempotency",
@@ -478,6 +550,16 @@ EXPERIMENT = Experiment(
             "Long TTL, cache written after the charge",
             "A 60 s TTL outlives every redelivery, but half the crashes land before the cache write.",
             {"mode": DEDUP_CACHE_TTL, "dedup_ttl_ms": 60_000, "late_redelivery_ms": 15_000, "crash_before_cache_write": 0.5},
+        ),
+        "dedup-table-live": Preset(
+            "Dedup table, live",
+            "The dedup table on a real Redis stream: consumer processes are SIGKILLed after charging, "
+            "before the XACK, and XAUTOCLAIM hands their entries to the next one.",
+            {
+                "engine": LIVE, "mode": DEDUP_TABLE, "messages": 300, "crash_probability": 0.05,
+                "visibility_timeout_ms": 1_000, "duplicate_rate": 0.02, "late_redelivery_rate": 0.02,
+                "late_redelivery_ms": 3_000,
+            },
         ),
     },
     run=run,
