@@ -7,12 +7,18 @@ commits the order and its event in one local transaction; a relay publishes
 the outbox later, retrying while the broker is down, so nothing is lost — at
 the price of lag, and of duplicates when the relay dies between publishing
 and marking a row as sent.
+
+The `engine` parameter picks how it runs: the simulation below, or the same
+scenario on real processes, SQLite and a Redis Stream (dual_write_live.py).
 """
 
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -27,6 +33,16 @@ MODES = [
     (PUBLISH_FIRST, "Naive: publish, then commit to the DB"),
     (OUTBOX, "Transactional outbox with a polling relay"),
 ]
+
+SIMULATION = "simulation"
+LIVE = "live"
+ENGINES = [
+    (SIMULATION, "Simulation: computed, deterministic, instant"),
+    (LIVE, "Live: a real SQLite database, a Redis Stream, processes killed with SIGKILL"),
+]
+# Live runs place one real order every 10 ms and start a process per crash: keep them short.
+LIVE_MAX_CRASHES = 200
+LIVE_MAX_ORDERS = 2_000
 
 ARRIVAL_MS = 10  # one order every 10 ms of simulated time
 RELAY_POLL_MS = 50
@@ -186,6 +202,8 @@ def _relay_poll(poll: int, t: int, broker_up: bool, schedule: FaultSchedule, wor
 
 
 def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    if params.get("engine") == LIVE:
+        return _run_live(params, seed, emit)
     schedule = FaultSchedule.draw(
         random.Random(seed),
         orders=params["orders"],
@@ -195,6 +213,21 @@ def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
         relay_crash_probability=params["relay_crash_probability"],
     )
     return simulate(params, schedule, emit)
+
+
+def _run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    """The same scenario on real processes and stores (see dual_write_live), in a scratch dir per run."""
+    from django.conf import settings
+
+    from . import dual_write_live
+
+    root = Path(settings.BASE_DIR) / "var" / "live"
+    root.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="dual-write-", dir=root)
+    try:
+        return dual_write_live.run_live(params, seed, emit, redis_url=settings.REDIS_URL, workdir=workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def verdict(summary: dict[str, Any]) -> list[Check]:
@@ -229,6 +262,47 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
                 "Consistent, but the broker's outage became the order service's outage.",
             )
         )
+    if summary.get("engine") == LIVE:
+        checks.extend(_live_checks(summary))
+    return checks
+
+
+def _live_checks(summary: dict[str, Any]) -> list[Check]:
+    """What only a live run can say: real processes died, and the stores were read back."""
+    checks = [
+        Check(
+            "Writer processes killed with SIGKILL",
+            summary["writer_processes_killed"],
+            True,
+            "Each died at the injected point between its two steps; a new writer took the next order.",
+        )
+    ]
+    if summary["mode"] == OUTBOX:
+        checks.append(
+            Check(
+                "Relay processes killed with SIGKILL",
+                summary["relay_processes_killed"],
+                True,
+                "Each died after publishing a batch and before marking it sent: the batch was published again.",
+            )
+        )
+    checks.append(
+        Check(
+            "Consumer projection caught up with the stream",
+            summary["consumer_caught_up"],
+            summary["consumer_caught_up"],
+            "Every stream entry was read through the consumer group, counted in the projection and acknowledged.",
+        )
+    )
+    if summary["timed_out"]:
+        checks.append(
+            Check(
+                "Finished within the time limit",
+                False,
+                False,
+                "The run did not drain in time; its processes were killed and these numbers are what was measured.",
+            )
+        )
     return checks
 
 
@@ -245,6 +319,11 @@ def shapes(params: dict[str, Any]) -> list[dict]:
 
 
 class DualWriteForm(forms.Form):
+    # Not required, so that a request without it (older links, the CLI) is a simulation.
+    engine = forms.ChoiceField(
+        choices=ENGINES, initial=SIMULATION, required=False, label="Engine",
+        help_text=f"Live runs take about orders × 10 ms of real time; at most {LIVE_MAX_ORDERS:,} orders.",
+    )
     mode = forms.ChoiceField(choices=MODES, initial=NAIVE, label="Mode")
     orders = forms.IntegerField(min_value=10, max_value=100_000, initial=1000, label="Orders", help_text="10 to 100,000; one every 10 ms.")
     crash_probability = forms.FloatField(
@@ -256,6 +335,28 @@ class DualWriteForm(forms.Form):
         min_value=0, max_value=0.5, initial=0.0, label="Relay crash probability (outbox only)",
         help_text="The relay dies after publishing a batch, before marking it sent.",
     )
+
+    def clean_engine(self) -> str:
+        return self.cleaned_data.get("engine") or SIMULATION
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        orders = cleaned.get("orders")
+        if cleaned.get("engine") == LIVE and orders is not None and orders > LIVE_MAX_ORDERS:
+            self.add_error(
+                "orders",
+                f"A live run places real orders in real time (10 ms each) and starts a real process per crash: "
+                f"at most {LIVE_MAX_ORDERS:,} orders when the engine is live. Use the simulation for more.",
+            )
+        crash = cleaned.get("crash_probability")
+        if cleaned.get("engine") == LIVE and orders and crash is not None and orders * crash > LIVE_MAX_CRASHES:
+            # Each crash kills and restarts a real process; past this the run is mostly process start-up.
+            self.add_error(
+                "crash_probability",
+                f"A live run kills a real writer process per crash: keep orders × crash probability at most "
+                f"{LIVE_MAX_CRASHES} (this asks for about {orders * crash:.0f}).",
+            )
+        return cleaned
 
 
 EXPERIMENT = Experiment(
@@ -272,13 +373,18 @@ EXPERIMENT = Experiment(
     presets={
         NAIVE: Preset("Naive", "Commit the order, then publish the event.", {"mode": NAIVE}),
         OUTBOX: Preset("Outbox", "Order and event in one transaction; a relay publishes.", {"mode": OUTBOX}),
+        "outbox-live": Preset(
+            "Outbox, live",
+            "The outbox on real parts: SQLite, a Redis Stream, writer and relay processes killed with SIGKILL.",
+            {"engine": LIVE, "mode": OUTBOX, "orders": 1000, "relay_crash_probability": 0.05},
+        ),
     },
     run=run,
     charts=[
         Chart(
             id="stores",
             title="Orders committed vs events published",
-            x_title="simulated time (ms)",
+            x_title="time (ms): simulated, or wall clock in a live run",
             y_title="count",
             traces=[
                 Trace("orders committed", "orders", color="#2563eb"),
@@ -288,7 +394,7 @@ EXPERIMENT = Experiment(
         Chart(
             id="divergence",
             title="Divergence: orders with no event, events with no order",
-            x_title="simulated time (ms)",
+            x_title="time (ms): simulated, or wall clock in a live run",
             y_title="count",
             traces=[
                 Trace("orders with no event", "orders_without_event", color="#dc2626"),
