@@ -567,7 +567,7 @@ EXPERIMENT = Experiment(
         Chart(
             id="flow",
             title="Deliveries vs distinct messages vs charges applied",
-            x_title="simulated time (ms)",
+            x_title="time (ms): simulated, or wall clock in a live run",
             y_title="count",
             traces=[
                 Trace("deliveries", "deliveries", color="#2563eb"),
@@ -578,7 +578,7 @@ EXPERIMENT = Experiment(
         Chart(
             id="damage",
             title="Double charges and balance drift",
-            x_title="simulated time (ms)",
+            x_title="time (ms): simulated, or wall clock in a live run",
             y_title="double charges · EUR overcharged",
             traces=[
                 Trace("double charges", "double_charges", color="#dc2626"),
@@ -588,7 +588,7 @@ EXPERIMENT = Experiment(
         Chart(
             id="dedup-store",
             title="Dedup store size",
-            x_title="simulated time (ms)",
+            x_title="time (ms): simulated, or wall clock in a live run",
             y_title="records held",
             traces=[Trace("dedup records", "dedup_records", color="#d97706")],
         ),
