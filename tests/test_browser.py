@@ -52,36 +52,3 @@ def test_keyboard_users_can_skip_to_the_content(web_server, lessons_loaded, page
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
 
-
-def test_a_learner_compares_naive_with_outbox_and_scrubs_the_replay(web_server, lessons_loaded, celery_worker_process, page):
-    def run(preset):
-        page.goto(web_server + "/experiments/dual-write/?preset=" + preset)
-        page.get_by_label("Your prediction").fill("10")
-        page.get_by_role("button", name="Run the experiment").click()
-        page.wait_for_url("**/runs/**")
-        page.locator("[data-verdict]").wait_for(timeout=60_000)
-
-    run("naive")
-    run("outbox")
-    page.reload()  # a finished run page: replay and compare are offered
-
-    frames = int(page.locator("[data-replay-slider]").get_attribute("max"))
-    slider = page.locator("[data-replay-slider]")
-    slider.focus()
-    page.keyboard.press("Home")
-    assert page.evaluate("document.getElementById('chart-0').data[0].x.length") == 1
-    for _ in range(5):
-        page.keyboard.press("ArrowRight")
-    assert page.evaluate("document.getElementById('chart-0').data[0].x.length") == 6
-    assert "Frame 6 of" in page.locator("[data-replay-readout]").inner_text()
-    page.get_by_role("button", name="Previous frame").click()
-    assert page.evaluate("document.getElementById('chart-0').data[0].x.length") == 5
-    slider.focus()
-    page.keyboard.press("End")
-    assert page.evaluate("document.getElementById('chart-0').data[0].x.length") == frames
-
-    page.get_by_role("button", name="Overlay").click()
-    page.wait_for_url("**/runs/compare**")
-    page.wait_for_function("document.getElementById('compare1-chart').data !== undefined")
-    names = page.evaluate("document.getElementById('compare1-chart').data.map(t => t.name)")
-    assert any(name.startswith("A: outbox") for name in names) and any(name.startswith("B: naive") for name in names)

@@ -1,0 +1,51 @@
+"""Every experiment in headless Chromium: predict, run, watch the chart grow, compare two runs, scrub the replay."""
+
+import pytest
+
+from playground.experiments import EXPERIMENTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+POINTS = "Number(document.querySelector('[data-run-chart]').dataset.points)"
+TRACE_LENGTH = "document.getElementById('chart-0').data[0].x.length"
+
+
+def run_preset(page, base_url, slug, preset):
+    page.goto(f"{base_url}/experiments/{slug}/?preset={preset}")
+    page.get_by_label("Your prediction").fill("10")
+    page.get_by_role("button", name="Run the experiment").click()
+    page.wait_for_url("**/runs/**")
+    # The chart gains points while the worker runs, before the verdict exists.
+    page.wait_for_function(f"{POINTS} > 0", timeout=60_000)
+    early = page.evaluate(POINTS)
+    page.wait_for_function(f"{POINTS} > {early}", timeout=60_000)
+    page.locator("[data-verdict]").wait_for(timeout=90_000)
+    assert "you predicted 10" in page.locator("[data-headline]").inner_text()
+    return page.url
+
+
+@pytest.mark.parametrize("slug", sorted(EXPERIMENTS))
+def test_predict_run_watch_compare_and_replay(slug, web_server, celery_worker_process, page):
+    first, second = list(EXPERIMENTS[slug].presets)[:2]
+    run_preset(page, web_server, slug, first)
+    run_preset(page, web_server, slug, second)
+
+    page.reload()
+    slider = page.locator("[data-replay-slider]")
+    frames = int(slider.get_attribute("max"))
+    slider.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(TRACE_LENGTH) == 3
+    assert "Frame 3 of" in page.locator("[data-replay-readout]").inner_text()
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(TRACE_LENGTH) == 2
+    page.keyboard.press("End")
+    assert page.evaluate(TRACE_LENGTH) == frames
+
+    page.get_by_role("button", name="Overlay").click()
+    page.wait_for_url("**/runs/compare**")
+    page.wait_for_function("document.getElementById('compare0-chart').data !== undefined")
+    names = page.evaluate("document.getElementById('compare0-chart').data.map(t => t.name)")
+    assert any(name.startswith("A: ") for name in names) and any(name.startswith("B: ") for name in names)
