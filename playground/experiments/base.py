@@ -188,7 +188,7 @@ def gantt_figure(title: str, segments: list[dict], colors: dict[str, str]) -> di
         trace["y"].append(segment["row"])
         trace["base"].append(segment["start_ms"])
         trace["text"].append(segment["label"])
-    rows = sorted({segment["row"] for segment in segments}, key=str)
+    rows = list(dict.fromkeys(segment["row"] for segment in segments))  # in the order given
     return {
         "data": list(traces.values()),
         "layout": {
