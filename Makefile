@@ -29,6 +29,7 @@ var:
 setup: $(VENV)/.installed | var
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py load_lessons
+	$(BIN)/python manage.py load_interview_scripts
 
 run: export DEBUG := $(or $(DEBUG),1)
 run: export WEB_PORT := $(WEB_PORT)

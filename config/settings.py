@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "template_partials",
     "lessons",
     "playground",
+    "interview",
 ]
 
 MIDDLEWARE = [

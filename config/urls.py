@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", include("lessons.urls")),
     path("", include("playground.urls")),
+    path("interview/", include("interview.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .models import Attempt, Card, Learner
+from .models import Card, Learner
 
 SESSION_KEY = "learner_id"
 
@@ -28,8 +28,8 @@ def learner_for_request(request, *, create: bool = True) -> Learner | None:
 def learner_adopt_anonymous(*, user, anonymous_id: int | None) -> Learner:
     """Give a user the progress their anonymous session made before they signed up or in.
 
-    The user's own learner keeps its cards where both have reviewed the same
-    question (the later review wins); every attempt is kept.
+    Where both have reviewed the same question the later review's card wins;
+    every attempt and interview session is kept.
     """
     anonymous = Learner.objects.filter(id=anonymous_id, user=None).first() if anonymous_id else None
     own = Learner.objects.filter(user=user).first()
@@ -39,7 +39,13 @@ def learner_adopt_anonymous(*, user, anonymous_id: int | None) -> Learner:
         anonymous.user = user
         anonymous.save(update_fields=["user"])
         return anonymous
-    Attempt.objects.filter(learner=anonymous).update(learner=own)
+    # Everything that belongs to a learner moves over (attempts, interview
+    # sessions, whatever an app adds later) — except cards, merged below.
+    for relation in Learner._meta.related_objects:
+        if relation.one_to_many and relation.related_model is not Card:
+            relation.related_model._default_manager.filter(**{relation.field.name: anonymous}).update(
+                **{relation.field.name: own}
+            )
     for card in Card.objects.filter(learner=anonymous):
         mine = Card.objects.filter(learner=own, question=card.question_id).first()
         if mine is None:

@@ -1,0 +1,388 @@
+"""Rubric scoring of a typed interview answer: plain, deterministic functions, no Django.
+
+How an answer earns a rubric item:
+
+1. The answer is split into sentences, with their character spans for highlighting.
+2. The item is *met* by the first sentence where one of its `match` patterns hits, unless
+   - an `exclude` pattern hits that sentence (the script's own traps), or
+   - the hit is negated: a negation cue shortly before it in the same clause ("we don't need an
+     outbox", "no idempotency key", "we can do it without a saga") or a dismissal right after it
+     ("idempotency isn't needed", "an outbox is overkill"). "Without an outbox, events get lost"
+     and "you can't do it without an outbox" argue for it, so they count.
+3. Keyword salad only *lists* an item: a hit in a sentence that is a bare list of short noun
+   phrases ("Outbox, CDC, sagas, 2PC") or that crams three or more items into a few words earns
+   SALAD_CREDIT of the weight and does not count as covered. When most of an answer's words are
+   in such lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is
+   only listed.
+
+The total is the weighted share of credit, 0–100. The follow-up is the heaviest item not covered.
+`interview/scoring_quality.py` measures all this against human-labelled answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Mapping, Sequence
+
+MET, LISTED, MISSED = "met", "listed", "missed"
+SALAD_CREDIT = 0.25
+# An answer whose words are mostly salad is salad throughout.
+SALAD_ANSWER_SHARE = 0.5
+
+_APOSTROPHE = "['’]"
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# For judging lists, "at-least-once" and "min.insync.replicas" are one term each.
+_TERM = re.compile(r"[A-Za-z0-9]+(?:[-'’.=][A-Za-z0-9]+)*")
+
+# --- sentences --------------------------------------------------------------------------------
+
+_BULLET = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+")
+# A sentence ends at . ! ? (and any closing quote/bracket) before a line break, or before
+# whitespace and anything but a lowercase letter; "e.g. Kafka" and "SELECT ... FOR UPDATE" do not end one.
+_SENTENCE_END = re.compile(r"(?<![.!?…])(?!\.\.)[.!?]+[\"'”’)\]]*(?=[ \t]*\r?\n|\s+[^\sa-z])")
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf", "approx", "eg", "ie", "mr", "dr", "no"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of `text` with their [start, end) spans in it.
+
+    A blank line or a bulleted line starts a new sentence; other line breaks are
+    soft wraps (answers pasted from an editor) and do not.
+    """
+    blocks: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, end = offset, offset + len(line)
+        offset = end
+        if not line.strip():
+            blocks.append((start, start))  # a break
+            continue
+        if blocks and blocks[-1][1] > blocks[-1][0] and not _BULLET.match(line):
+            blocks[-1] = (blocks[-1][0], end)
+        else:
+            blocks.append((start, end))
+    sentences: list[Sentence] = []
+    for block_start, block_end in blocks:
+        if block_end == block_start:
+            continue
+        block = text[block_start:block_end]
+        cut = 0
+        for m in _SENTENCE_END.finditer(block):
+            before = re.search(r"([A-Za-z.]+)$", block[cut:m.start()])
+            if before and (before.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(before.group(1)) == 1):
+                continue
+            _append(sentences, text, block_start + cut, block_start + m.end())
+            cut = m.end()
+        _append(sentences, text, block_start + cut, block_end)
+    return sentences
+
+
+def _append(sentences: list[Sentence], text: str, start: int, end: int) -> None:
+    bullet = _BULLET.match(text, start, end)
+    if bullet:
+        start = bullet.end()
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        sentences.append(Sentence(start, end, text[start:end]))
+
+
+# --- negation ---------------------------------------------------------------------------------
+
+# Where a clause ends: punctuation, or a conjunction that starts a new clause.
+_CLAUSE_BREAK = re.compile(
+    r"[,;:()\[\]—–\"“”]|\s-\s|\b(?:but|however|although|though|whereas|because|since|so|unless|until|"
+    r"which|while|then|otherwise|thanks to|instead)\b",
+    re.IGNORECASE,
+)
+# Cues that negate what follows within a few words: (regex, how many words may sit between).
+# "not"-like cues reach further ("we don't really need to worry about an outbox") than
+# "no"/"without", which mostly bind to the next noun phrase ("no outbox", "without a key").
+FAR_WINDOW, NEAR_WINDOW = 6, 2
+_NEGATION_CUES = [
+    (re.compile(rf"\b(?:not|never|cannot|neither|nor|no longer|no need|no point|no reason)\b|n{_APOSTROPHE}t\b", re.I),
+     FAR_WINDOW),
+    (re.compile(r"\b(?:no|without|avoid(?:s|ed|ing)?|skip(?:s|ped|ping)?|ignor(?:e|es|ed|ing)|instead of|rather than|"
+                r"forget(?: about)?)\b", re.I), NEAR_WINDOW),
+]
+# Not negations: "not only X but also Y", "no matter how".
+_NOT_A_NEGATION = re.compile(r"\b(?:not only|not just|no matter|no doubt|not sure)\b", re.I)
+# A dismissal right after the mention: "idempotency isn't needed", "an outbox is overkill".
+_DISMISSAL = re.compile(
+    rf"^[\s\w'’-]{{0,40}}?(?:\b(?:overkill|unnecessary|unneeded|pointless|irrelevant|redundant|a waste)\b|"
+    rf"(?:\bnot|n{_APOSTROPHE}t|\bnever)\s+(?:really\s+|actually\s+|strictly\s+|even\s+)?"
+    rf"(?:needed|necessary|required|matter|apply|relevant|worth|important|an issue|a concern|a problem|useful)\b)",
+    re.I,
+)
+
+
+def _clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """The [begin, finish) of the clause around sentence[start:end]."""
+    begin = 0
+    for m in _CLAUSE_BREAK.finditer(sentence, 0, start):
+        begin = m.end()
+    after = _CLAUSE_BREAK.search(sentence, end)
+    return begin, after.start() if after else len(sentence)
+
+
+def negation_of(sentence: str, start: int, end: int) -> str:
+    """The cue that negates the mention sentence[start:end] ("" when it is not negated)."""
+    begin, finish = _clause_bounds(sentence, start, end)
+    prefix = sentence[begin:start]
+    if not _NOT_A_NEGATION.search(prefix):
+        # The cue nearest the mention decides: "you can't do it without an outbox" is about "without".
+        cues = sorted(((m, window) for cue, window in _NEGATION_CUES for m in cue.finditer(prefix)),
+                      key=lambda pair: -pair[0].end())
+        for found, window in cues:
+            if len(_WORD.findall(prefix[found.end():])) > window:
+                continue
+            if found.group(0).lower() == "without" and _without_is_a_condition(prefix[:found.start()]):
+                break
+            return found.group(0)
+    dismissal = _DISMISSAL.search(sentence[end:finish])
+    return dismissal.group(0).strip() if dismissal else ""
+
+
+def _without_is_a_condition(before: str) -> bool:
+    """"Without an outbox, events get lost" and "you can't do it without an outbox" argue *for* it."""
+    words = [w.lower() for w in _WORD.findall(before)]
+    if all(w in {"and", "but", "so", "because", "also", "again"} for w in words):
+        return True  # the clause opens with "without"
+    return any(w in {"not", "never", "cannot"} or w.endswith(("n't", "n’t")) for w in words)
+
+
+# --- keyword salad ----------------------------------------------------------------------------
+
+# Words that make a clause: pronouns, auxiliaries, modals, subordinators and the commonest verbs.
+# A buzzword list has almost none of them.
+_CLAUSE_WORDS = frozenset("""
+i we you he she it they this that these those there which who what when where why how if then so
+because since unless until while after before once otherwise therefore thus hence
+is are was were be been being am will would can could should must might may shall do does did done
+has have had having need needs needed get gets got make makes made use uses using keep keeps
+means mean happen happens happened let lets put puts take takes give gives see sees know knows
+want wants think thinks go goes going
+""".split())
+# (Verbs that double as buzzword nouns — retries, writes, reads, commits, locks — are left out.)
+_LIST_SEPARATORS = re.compile(r"[,/;:|+&•]|\band\b|\bor\b|->|→")
+
+
+def _clause_word_count(words: list[str]) -> int:
+    """How many words make a clause; "I'd", "it's" and "we'll" count by their pronoun."""
+    return sum(w.lower().endswith(("n't", "n’t")) or re.split("['’]", w.lower())[0] in _CLAUSE_WORDS for w in words)
+
+
+def is_salad_sentence(text: str) -> bool:
+    """A bare list of short noun phrases: "Outbox, CDC, idempotency keys, sagas, 2PC"."""
+    terms = _TERM.findall(text)
+    segments = [s for s in _LIST_SEPARATORS.split(text) if _TERM.search(s)]
+    if len(segments) < 3:
+        return False
+    mean_terms = len(terms) / len(segments)
+    return mean_terms <= 3.0 and _clause_word_count(terms) <= 2
+
+
+def is_fragment(text: str) -> bool:
+    """One or two terms and nothing else: "Outbox pattern." Fine now and then; an answer made of them is a list.
+
+    Terse notes ("crash after commit loses event") are longer than this and keep their credit.
+    """
+    terms = _TERM.findall(text)
+    return len(terms) <= 2 and _clause_word_count(terms) == 0
+
+
+def _is_crammed(text: str, items_earned: int) -> bool:
+    """Three or more rubric items in a sentence with fewer than five words each: name-dropping."""
+    return items_earned >= 3 and len(_TERM.findall(text)) < 5 * items_earned
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A pattern hit that did not earn the item, and why."""
+
+    sentence: str
+    span: tuple[int, int]  # of the sentence in the answer
+    reason: str  # "negated: don't", "excluded: <pattern>"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    id: str
+    weight: int
+    description: str
+    follow_up: str
+    status: str  # met | listed | missed
+    credit: float  # 1, SALAD_CREDIT or 0
+    sentence: str = ""  # the sentence that earned it
+    span: tuple[int, int] | None = None  # that sentence's [start, end) in the answer
+    match_span: tuple[int, int] | None = None  # the matched words' [start, end) in the answer
+    pattern: str = ""
+    discounted: list[Mention] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        """Covered, as a human grader would say: earned with reasoning, not just listed."""
+        return self.status == MET
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["matched"] = self.matched
+        data["span"] = list(self.span) if self.span else None
+        data["match_span"] = list(self.match_span) if self.match_span else None
+        data["discounted"] = [{**asdict(m), "span": list(m.span)} for m in self.discounted]
+        return data
+
+
+@dataclass(frozen=True)
+class Score:
+    items: list[ItemResult]
+    total: int  # 0–100, weighted
+    salad: bool  # the whole answer reads as keyword salad
+    sentences: list[Sentence]
+
+    @property
+    def follow_up_item(self) -> ItemResult | None:
+        """What the interviewer asks about next: the heaviest item not covered, first in rubric order."""
+        missed = [item for item in self.items if not item.matched]
+        return max(missed, key=lambda item: item.weight) if missed else None
+
+    def to_dict(self) -> dict:
+        follow = self.follow_up_item
+        return {
+            "total": self.total,
+            "salad": self.salad,
+            "items": [item.to_dict() for item in self.items],
+            "follow_up": {"id": follow.id, "question": follow.follow_up, "description": follow.description}
+            if follow else None,
+        }
+
+
+def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True, salad: bool = True) -> Score:
+    """Score `text` against a rubric: a list of items with id, weight, description,
+    match (regexes), exclude (regexes, optional) and follow_up.
+
+    `negation` and `salad` switch those rules off, to measure what each is worth.
+    """
+    sentences = split_sentences(text)
+    # First pass: where each item is mentioned, and which mentions survive negation and excludes.
+    hits: list[list[tuple[Sentence, re.Match, str]]] = []  # per item: (sentence, match, pattern)
+    discounted: list[list[Mention]] = []
+    earned_in: dict[int, set[str]] = {}  # sentence index -> items with a live mention there
+    for item in rubric:
+        live, lost = [], []
+        for index, sentence in enumerate(sentences):
+            excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
+            for pattern in item["match"]:
+                found = None
+                for m in _compiled(pattern).finditer(sentence.text):
+                    if m.end() == m.start():
+                        continue
+                    if excluded:
+                        lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"excluded: {excluded}"))
+                        break
+                    cue = negation_of(sentence.text, m.start(), m.end()) if negation else ""
+                    if cue:
+                        lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
+                        continue
+                    found = m
+                    break
+                if found:
+                    live.append((sentence, found, pattern))
+                    earned_in.setdefault(index, set()).add(item["id"])
+                    break
+        hits.append(live)
+        discounted.append(_unique(lost))
+    salad_sentences = {
+        index for index, sentence in enumerate(sentences)
+        if salad and (is_salad_sentence(sentence.text) or _is_crammed(sentence.text, len(earned_in.get(index, ()))))
+    }
+    total_words = sum(len(_TERM.findall(s.text)) for s in sentences)
+    salad_words = sum(len(_TERM.findall(s.text)) for i, s in enumerate(sentences)
+                      if i in salad_sentences or (salad and is_fragment(s.text)))
+    salad_answer = total_words > 0 and salad_words / total_words >= SALAD_ANSWER_SHARE
+
+    results = []
+    for item, live, lost in zip(rubric, hits, discounted):
+        base = {"id": item["id"], "weight": int(item["weight"]), "description": item.get("description", ""),
+                "follow_up": item.get("follow_up", ""), "discounted": lost}
+        reasoned = [hit for hit in live if sentences.index(hit[0]) not in salad_sentences]
+        if reasoned and not salad_answer:
+            status, credit, (sentence, m, pattern) = MET, 1.0, reasoned[0]
+        elif live:
+            status, credit, (sentence, m, pattern) = LISTED, SALAD_CREDIT, live[0]
+        else:
+            results.append(ItemResult(status=MISSED, credit=0.0, **base))
+            continue
+        results.append(ItemResult(
+            status=status, credit=credit, sentence=sentence.text, span=(sentence.start, sentence.end),
+            match_span=(sentence.start + m.start(), sentence.start + m.end()), pattern=pattern, **base,
+        ))
+    weights = sum(r.weight for r in results)
+    total = percent(sum(r.weight * r.credit for r in results), weights)
+    return Score(items=results, total=total, salad=salad_answer, sentences=sentences)
+
+
+def percent(part: float, whole: float) -> int:
+    """A whole percentage, halves rounded up (5 of 8 is 63, as a person would say)."""
+    return int(100 * part / whole + 0.5) if whole else 0
+
+
+def _unique(mentions: list[Mention]) -> list[Mention]:
+    seen, kept = set(), []
+    for mention in mentions:
+        if mention.span not in seen:
+            seen.add(mention.span)
+            kept.append(mention)
+    return kept
+
+
+def highlight_segments(text: str, items: Sequence[Mapping]) -> list[dict]:
+    """The answer cut into pieces for display: each piece says which items its sentence earned.
+
+    `items` are ItemResult.to_dict()s; returns [{"text", "items": [ids], "status"}] covering
+    the whole answer in order, so a template can escape each piece and wrap earned ones in <mark>.
+    """
+    marks: dict[tuple[int, int], list[dict]] = {}
+    for item in items:
+        if item.get("status") in (MET, LISTED) and item.get("span"):
+            marks.setdefault(tuple(item["span"]), []).append(item)
+    pieces, cursor = [], 0
+    for (start, end) in sorted(marks):
+        if start < cursor:
+            continue  # spans are whole sentences, so they never overlap; be safe anyway
+        if start > cursor:
+            pieces.append({"text": text[cursor:start], "items": [], "status": ""})
+        earned = marks[(start, end)]
+        status = MET if any(i["status"] == MET for i in earned) else LISTED
+        pieces.append({"text": text[start:end], "items": [i["id"] for i in earned], "status": status})
+        cursor = end
+    if cursor < len(text):
+        pieces.append({"text": text[cursor:], "items": [], "status": ""})
+    return pieces
+
+
+def evidence_parts(text: str, item: Mapping) -> dict | None:
+    """The sentence that earned an item, cut around the matched words: {"before", "match", "after"}."""
+    if not item.get("span") or not item.get("match_span"):
+        return None
+    (start, end), (m_start, m_end) = item["span"], item["match_span"]
+    return {"before": text[start:m_start], "match": text[m_start:m_end], "after": text[m_end:end]}

@@ -1,0 +1,248 @@
+"""How good is the scorer? Measured on the labelled answers in tests/interview_answers/.
+
+Each labelled answer says which prompt it answers, its label (strong, partial, weak, off-topic,
+keyword-salad) and which rubric items a careful human grader says it really covers. From them:
+
+- rubric-item precision, recall and F1, micro-averaged over every (answer, item) pair, where the
+  scorer's "covered" is an item it *met* (an item only named in a keyword list is not covered);
+- mean score per label, and per prompt whether strong > partial > weak;
+- whether every keyword-salad answer scores below the mean partial answer of its script;
+- whether any item the grader did not credit was earned by a sentence with a negation in it
+  ("we don't need idempotency because…"): a negated mention must not earn its item.
+
+`make bench` writes report_markdown() into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean
+
+import yaml
+
+from .script_files import SCRIPTS_DIR, parse_script_dir
+from .scoring import score_answer
+
+ANSWERS_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answers"
+LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")
+# Deliberately broader than the scorer's own negation rules: any of these words in the earning
+# sentence of an item the grader did not credit counts against the scorer.
+_ANY_NEGATION = re.compile(
+    r"\b(?:not|no|never|without|none|nor|neither|avoid\w*|skip\w*|instead of|rather than|overkill|unnecessary|"
+    r"pointless|irrelevant)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+
+
+class AnswerFileError(ValueError):
+    def __init__(self, path: Path, message: str):
+        super().__init__(f"{path.name}: {message}")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class LabelledAnswer:
+    path: Path
+    index: int  # 1-based position in its file
+    script: str
+    prompt: int
+    label: str
+    covers: frozenset[str]
+    text: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.name} answer {self.index} (prompt {self.prompt}, {self.label})"
+
+
+def parse_answer_file(path: Path) -> list[LabelledAnswer]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise AnswerFileError(path, f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("script"), str) or not isinstance(raw.get("answers"), list):
+        raise AnswerFileError(path, "must be a mapping with a 'script' slug and an 'answers' list")
+    answers = []
+    for index, item in enumerate(raw["answers"], 1):
+        def fail(message: str):
+            raise AnswerFileError(path, f"answer {index}: {message}")
+
+        if not isinstance(item, dict):
+            fail("must be a mapping with prompt, label, covers and text")
+        if not isinstance(item.get("prompt"), int) or isinstance(item.get("prompt"), bool):
+            fail("field 'prompt' must be a prompt number")
+        if item.get("label") not in LABELS:
+            fail(f"field 'label' must be one of {', '.join(LABELS)}")
+        covers = item.get("covers") or []
+        if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
+            fail("field 'covers' must be a list of rubric item ids")
+        if not isinstance(item.get("text"), str) or not item["text"].strip():
+            fail("field 'text' is missing or empty")
+        answers.append(LabelledAnswer(path=path, index=index, script=raw["script"], prompt=item["prompt"],
+                                      label=item["label"], covers=frozenset(covers), text=item["text"]))
+    return answers
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, **rules) -> dict:
+    """Score every labelled answer and compare with its labels; see the module docstring.
+
+    `rules` go to score_answer (negation=False, salad=False) to measure what each rule is worth.
+    """
+    scripts = {script.slug: script for script in parse_script_dir(scripts_dir)}
+    answers = [a for path in sorted(Path(answers_dir).glob("*.yaml")) for a in parse_answer_file(path)]
+    rows = []
+    for answer in answers:
+        script = scripts.get(answer.script)
+        if script is None:
+            raise AnswerFileError(answer.path, f"field 'script': no script '{answer.script}' in {scripts_dir}")
+        prompt = script.prompt(answer.prompt)
+        if prompt is None:
+            raise AnswerFileError(answer.path, f"answer {answer.index}: {answer.script} has no prompt {answer.prompt}")
+        ids = [item.id for item in prompt.rubric]
+        unknown = answer.covers - set(ids)
+        if unknown:
+            raise AnswerFileError(answer.path, f"answer {answer.index}: field 'covers' names {', '.join(sorted(unknown))}, "
+                                               f"not rubric items of prompt {answer.prompt} ({', '.join(ids)})")
+        result = score_answer(answer.text, prompt.rubric_dicts, **rules)
+        rows.append({"answer": answer, "result": result, "predicted": {i.id for i in result.items if i.matched}})
+
+    tp = fp = fn = 0
+    per_label: dict[str, dict] = {label: {"scores": [], "tp": 0, "fp": 0, "fn": 0} for label in LABELS}
+    item_errors: Counter = Counter()
+    negation_failures, negated_ignored = [], 0
+    for row in rows:
+        answer, predicted = row["answer"], row["predicted"]
+        gold = set(answer.covers)
+        stats = per_label[answer.label]
+        stats["scores"].append(row["result"].total)
+        for name, count in (("tp", len(predicted & gold)), ("fp", len(predicted - gold)), ("fn", len(gold - predicted))):
+            stats[name] += count
+        tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
+        for item in row["result"].items:
+            if item.id in predicted and item.id not in gold:
+                item_errors[(answer.script, item.id, "false positive")] += 1
+                if _ANY_NEGATION.search(item.sentence):
+                    negation_failures.append({"answer": answer.name, "item": item.id, "sentence": item.sentence})
+            elif item.id in gold and item.id not in predicted:
+                item_errors[(answer.script, item.id, "missed")] += 1
+            if item.id not in gold and not item.matched and any(m.reason.startswith("negated") for m in item.discounted):
+                negated_ignored += 1
+
+    by_prompt: dict[tuple[str, int], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    by_script: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        answer = row["answer"]
+        by_prompt[(answer.script, answer.prompt)][answer.label].append(row["result"].total)
+        by_script[answer.script][answer.label].append(row["result"].total)
+    ranking = []
+    for (script, number), labels in sorted(by_prompt.items()):
+        means = {label: mean(scores) for label, scores in labels.items()}
+        order = [label for label in ("strong", "partial", "weak") if label in means]
+        ok = all(means[a] > means[b] for a, b in zip(order, order[1:]))
+        ranking.append({"script": script, "prompt": number, "means": means, "compared": order, "ok": ok})
+    salad = []
+    for row in rows:
+        answer = row["answer"]
+        if answer.label != "keyword-salad":
+            continue
+        partials = by_script[answer.script].get("partial")
+        bar = mean(partials) if partials else None
+        salad.append({"answer": answer.name, "score": row["result"].total, "partial_mean": bar,
+                      "ok": bar is None or row["result"].total < bar})
+
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "answers": len(rows),
+        "scripts": len({row["answer"].script for row in rows}),
+        "prompts": len(by_prompt),
+        "precision": precision,
+        "recall": recall,
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "tp": tp, "fp": fp, "fn": fn,
+        "labels": {
+            label: {
+                "n": len(stats["scores"]),
+                "mean": mean(stats["scores"]) if stats["scores"] else None,
+                "min": min(stats["scores"], default=None),
+                "max": max(stats["scores"], default=None),
+                # None where nothing was credited or expected (off-topic, salad): there is nothing to measure.
+                "precision": _ratio(stats["tp"], stats["tp"] + stats["fp"]) if stats["tp"] + stats["fp"] else None,
+                "recall": _ratio(stats["tp"], stats["tp"] + stats["fn"]) if stats["tp"] + stats["fn"] else None,
+                "fp": stats["fp"],
+            }
+            for label, stats in per_label.items()
+        },
+        "ranking": ranking,
+        "salad": salad,
+        "negation_failures": negation_failures,
+        "negated_ignored": negated_ignored,
+        "item_errors": item_errors.most_common(),
+        "rows": rows,
+    }
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR) -> list[str]:
+    """Lines for docs/benchmarks.md."""
+    lines = ["## Mock-interview scorer against the labelled answers", ""]
+    try:
+        report = evaluate(answers_dir, scripts_dir)
+    except ValueError as exc:
+        return lines + [f"Not measured: {exc}", ""]
+    if not report["answers"]:
+        return lines + [f"Not measured: no labelled answers in `{answers_dir.name}/` yet.", ""]
+    ranked_ok = sum(r["ok"] for r in report["ranking"] if len(r["compared"]) > 1)
+    ranked = sum(1 for r in report["ranking"] if len(r["compared"]) > 1)
+    lines += [
+        f"{report['answers']} answers to {report['prompts']} prompts of {report['scripts']} scripts, each labelled by a "
+        "human with the rubric items it really covers. The phrase rules alone (no semantic matcher); an item counts "
+        "as covered when it is met, not when it is only named in a list of terms. The patterns and these answers "
+        "were written for the same release; phrasings from real learners will do worse, so read the figures as an "
+        "upper bound and the rule ablations below as what each rule is worth.",
+        "",
+        "| rubric items (micro-averaged) | precision | recall | F1 |",
+        "| --- | ---: | ---: | ---: |",
+        f"| {report['tp']} right, {report['fp']} wrongly credited, {report['fn']} missed "
+        f"| {report['precision']:.2f} | {report['recall']:.2f} | {report['f1']:.2f} |",
+        "",
+        "| label | answers | mean score | min | max | item precision | item recall |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, stats in report["labels"].items():
+        if stats["n"]:
+            lines.append(f"| {label} | {stats['n']} | {stats['mean']:.1f} | {stats['min']} | {stats['max']} "
+                         f"| {_figure(stats['precision'])} | {_figure(stats['recall'])} |")
+    salad_ok = sum(s["ok"] for s in report["salad"])
+    lines += [
+        "",
+        f"- Ranking: strong > partial > weak on {ranked_ok} of {ranked} prompts.",
+        f"- Keyword salad below its script's mean partial answer: {salad_ok} of {len(report['salad'])}.",
+        f"- Negated mentions: {report['negated_ignored']} ignored as they should be; "
+        f"{len(report['negation_failures'])} uncredited items earned by a sentence containing a negation.",
+    ]
+    lines += ["", "What each rule is worth (the same set, scored with a rule switched off):", "",
+              "| scorer | precision | recall | F1 | keyword-salad mean | salad below partial |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, rules in (("all rules", {}), ("no negation handling", {"negation": False}),
+                        ("no keyword-salad discount", {"salad": False})):
+        variant = report if not rules else evaluate(answers_dir, scripts_dir, **rules)
+        salad_mean = variant["labels"]["keyword-salad"]["mean"]
+        lines.append(f"| {name} | {variant['precision']:.2f} | {variant['recall']:.2f} | {variant['f1']:.2f} "
+                     f"| {'–' if salad_mean is None else f'{salad_mean:.1f}'} "
+                     f"| {sum(s['ok'] for s in variant['salad'])} of {len(variant['salad'])} |")
+    worst = [e for e in report["item_errors"] if e[1] > 1][:8]
+    if worst:
+        lines += ["", "Rubric items the phrase rules get wrong most often (candidates for better patterns):", ""]
+        lines += [f"- `{script}` / `{item}`: {kind} {count}×" for (script, item, kind), count in worst]
+    lines.append("")
+    return lines

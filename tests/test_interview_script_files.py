@@ -1,0 +1,194 @@
+"""Interview scripts: parsing, validation errors that name what to fix, and idempotent loading."""
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from interview.loader import load_interview_scripts
+from interview.models import InterviewPrompt, InterviewScript, PracticeSession
+from interview.script_files import SCRIPTS_DIR, ScriptFileError, lesson_slugs_on_disk, parse_script_dir, parse_script_file
+from lessons.models import Learner
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "interview"
+FIXTURE = FIXTURE_DIR / "checkout-outbox-drill.yaml"
+
+
+def fixture_data() -> dict:
+    return yaml.safe_load(FIXTURE.read_text())
+
+
+def write(directory: Path, data: dict, name: str | None = None) -> Path:
+    path = directory / f"{name or data['slug']}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def error_for(tmp_path, data: dict, name: str | None = None) -> str:
+    with pytest.raises(ScriptFileError) as excinfo:
+        parse_script_file(write(tmp_path, data, name), lesson_slugs=lesson_slugs_on_disk())
+    return str(excinfo.value)
+
+
+def test_the_fixture_parses_into_prompts_in_order_with_their_rubrics():
+    script = parse_script_file(FIXTURE, lesson_slugs=lesson_slugs_on_disk())
+    assert script.slug == "checkout-outbox-drill" and script.level == "senior"
+    assert [p.number for p in script.prompts] == [1, 2, 3]
+    assert [item.id for item in script.prompts[0].rubric] == ["two-commit-points", "crash-window", "outbox"]
+    assert script.prompts[0].rubric[0].exclude == ["no dual[- ]write problem"]
+    assert script.prompts[1].rubric[0].exclude == []  # optional
+
+
+def test_a_bad_regex_is_reported_with_file_prompt_item_and_field(tmp_path):
+    data = fixture_data()
+    data["prompts"][1]["rubric"][1]["match"].append("idempoten(t")
+    message = error_for(tmp_path, data)
+    assert message.startswith("checkout-outbox-drill.yaml: prompt 2: rubric item 'idempotent-consumer': field 'match', pattern 4")
+    assert "not a valid regular expression" in message
+
+
+def test_a_bad_exclude_regex_is_reported_too(tmp_path):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][0]["exclude"] = ["[unclosed"]
+    assert "prompt 1: rubric item 'two-commit-points': field 'exclude', pattern 1" in error_for(tmp_path, data)
+
+
+def test_a_pattern_that_matches_everything_is_refused(tmp_path):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["match"] = ["(outbox)?"]
+    assert "matches the empty string" in error_for(tmp_path, data)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d.update(slug="other-slug"), "field 'slug' is 'other-slug' but the file is named"),
+    (lambda d: d.update(level="junior"), "field 'level' must be one of senior, staff"),
+    (lambda d: d.update(topics=["no-such-lesson"]), "field 'topics': 'no-such-lesson' is not a lesson slug"),
+    (lambda d: d.update(experiments=["chaos-monkey"]), "field 'experiments': 'chaos-monkey' is not one of"),
+    (lambda d: d.update(prompts=d["prompts"][:2]), "field 'prompts' must list 3–6 prompts"),
+    (lambda d: d.update(notes="x"), "unknown field(s): notes"),
+    (lambda d: d["prompts"][2].update(minutes=30), "prompt 3: field 'minutes' must be a whole number from 2 to 10"),
+    (lambda d: d["prompts"][0].pop("model_answer"), "prompt 1: field 'model_answer' is missing or empty"),
+    (lambda d: d["prompts"][0].update(pitfalls=[]), "prompt 1: field 'pitfalls' must be a non-empty list"),
+    (lambda d: d["prompts"][0].update(rubric=d["prompts"][0]["rubric"][:2]), "prompt 1: field 'rubric' must list 3–6 items"),
+    (lambda d: d["prompts"][0]["rubric"][1].update(weight=5),
+     "prompt 1: rubric item 'crash-window': field 'weight' must be a whole number from 1 to 3"),
+    (lambda d: d["prompts"][0]["rubric"][1].pop("follow_up"), "prompt 1: rubric item 'crash-window': field 'follow_up' is missing"),
+    (lambda d: d["prompts"][0]["rubric"][1].update({"follow-up": "typo"}), "rubric item 'crash-window': unknown field(s): follow-up"),
+    (lambda d: d["prompts"][0]["rubric"][1].update(match=[]), "rubric item 'crash-window': field 'match' must be a non-empty list"),
+    (lambda d: d["prompts"][2]["rubric"][0].update(id="outbox"),
+     "prompt 3: rubric item 'outbox': field 'id': 'outbox' is also used in prompt 1"),
+])
+def test_mistakes_in_a_script_name_the_file_and_the_field(tmp_path, change, expected):
+    data = fixture_data()
+    change(data)
+    message = error_for(tmp_path, data, name="checkout-outbox-drill")
+    assert message.startswith("checkout-outbox-drill.yaml: ") and expected in message
+
+
+def test_invalid_yaml_is_reported_with_the_file_name(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("slug: [unclosed\n")
+    with pytest.raises(ScriptFileError, match=r"^broken\.yaml: not valid YAML"):
+        parse_script_file(path)
+
+
+def test_the_real_scripts_are_valid_and_at_least_ten():
+    scripts = parse_script_dir(SCRIPTS_DIR, lesson_slugs=lesson_slugs_on_disk())
+    assert len(scripts) >= 10, f"only {len(scripts)} scripts in interview/scripts/: {[s.slug for s in scripts]}"
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def scripts_dir(tmp_path):
+    directory = tmp_path / "scripts"
+    directory.mkdir()
+    shutil.copy(FIXTURE, directory)
+    return directory
+
+
+@pytest.mark.django_db
+def test_loading_twice_creates_nothing_new(scripts_dir):
+    assert load_interview_scripts(scripts_dir) == (
+        "interview scripts: 1 created, 0 updated, 0 retired; prompts: 3 loaded, 0 retired")
+    ids = list(InterviewPrompt.objects.values_list("id", flat=True))
+    assert load_interview_scripts(scripts_dir) == (
+        "interview scripts: 0 created, 1 updated, 0 retired; prompts: 3 loaded, 0 retired")
+    assert InterviewScript.objects.count() == 1
+    assert list(InterviewPrompt.objects.values_list("id", flat=True)) == ids
+
+
+@pytest.mark.django_db
+def test_loading_stores_rubrics_with_their_topics_and_renders_model_answers(scripts_dir):
+    load_interview_scripts(scripts_dir)
+    prompt = InterviewPrompt.objects.get(script__slug="checkout-outbox-drill", number=1)
+    assert [item["id"] for item in prompt.rubric] == ["two-commit-points", "crash-window", "outbox"]
+    assert {item["id"]: item["topic"] for item in prompt.rubric} == {
+        "two-commit-points": "dual-write", "crash-window": "dual-write", "outbox": "transactional-outbox"}
+    assert "<strong>two systems</strong>" in prompt.model_answer_html
+
+
+@pytest.mark.django_db
+def test_an_edit_updates_in_place_and_a_removed_prompt_or_script_is_retired_not_deleted(scripts_dir):
+    load_interview_scripts(scripts_dir)
+    script = InterviewScript.objects.get()
+    session = PracticeSession.objects.create(learner=Learner.objects.create(), script=script,
+                                             prompt_numbers=[1, 2, 3], started_at="2026-01-01T00:00Z")
+    data = fixture_data()
+    data["title"] = "Renamed"
+    data["prompts"][0]["text"] = "A new first question?"
+    data["prompts"].append(dict(copy.deepcopy(data["prompts"][2]), text="A fourth question?"))
+    for item in data["prompts"][3]["rubric"]:
+        item["id"] += "-again"
+    write(scripts_dir, data)
+    load_interview_scripts(scripts_dir)
+    script.refresh_from_db()
+    assert script.title == "Renamed" and script.prompts.count() == 4
+    assert script.prompts.get(number=1).text == "A new first question?"
+
+    data["prompts"] = data["prompts"][:3]
+    write(scripts_dir, data)
+    assert load_interview_scripts(scripts_dir).endswith("prompts: 3 loaded, 1 retired")
+    assert list(script.active_prompts().values_list("number", flat=True)) == [1, 2, 3]
+    assert script.prompts.get(number=4).active is False
+
+    (scripts_dir / "checkout-outbox-drill.yaml").unlink()
+    assert load_interview_scripts(scripts_dir).startswith("interview scripts: 0 created, 0 updated, 1 retired")
+    script.refresh_from_db()
+    assert script.active is False
+    assert PracticeSession.objects.filter(id=session.id).exists()
+
+
+@pytest.mark.django_db
+def test_one_bad_file_loads_nothing(scripts_dir):
+    data = fixture_data()
+    data["slug"] = "second"
+    data["prompts"][0]["rubric"][0]["match"] = ["(("]
+    write(scripts_dir, data)
+    with pytest.raises(ScriptFileError, match=r"^second\.yaml: prompt 1: rubric item 'two-commit-points'"):
+        load_interview_scripts(scripts_dir)
+    assert not InterviewScript.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_command_loads_and_reports(scripts_dir, capsys):
+    call_command("load_interview_scripts", "--scripts-dir", str(scripts_dir))
+    assert "1 created" in capsys.readouterr().out
+    assert InterviewScript.objects.filter(slug="checkout-outbox-drill", active=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_command_turns_a_bad_file_into_a_readable_error(scripts_dir):
+    (scripts_dir / "checkout-outbox-drill.yaml").write_text("slug: checkout-outbox-drill\n")
+    with pytest.raises(CommandError, match=r"checkout-outbox-drill\.yaml: field 'title' is missing or empty"):
+        call_command("load_interview_scripts", "--scripts-dir", str(scripts_dir))
+
+
+@pytest.mark.django_db
+def test_the_real_scripts_load(capsys):
+    call_command("load_interview_scripts")
+    assert InterviewScript.objects.filter(active=True).count() >= 10
