@@ -396,3 +396,9 @@ def test_sessions_made_anonymously_are_kept_on_signing_in_to_an_account_that_has
     session = start(alice)
     alice.post("/accounts/login/", {"username": "alice", "password": "a-long-pass-phrase-42"})
     assert PracticeSession.objects.filter(id=session.id, learner__user=user).exists()
+
+
+def test_backticks_in_a_scenario_show_as_code_and_nothing_else_is_trusted():
+    from interview.templatetags.interview import inline_code
+
+    assert inline_code("`POST /orders` then <script>x</script>") == "<code>POST /orders</code> then &lt;script&gt;x&lt;/script&gt;"

@@ -1,4 +1,8 @@
+import re
+
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -15,3 +19,10 @@ def clock(seconds) -> str:
 @register.filter
 def verdict(status: str) -> str:
     return {"met": "Covered", "listed": "Only listed", "missed": "Missed"}.get(status, status)
+
+
+@register.filter
+def inline_code(text: str):
+    """Escape text, then show `backticked` spans as code: scenarios are plain text with a little markup."""
+    escaped = conditional_escape(text)
+    return mark_safe(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped))
