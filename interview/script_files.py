@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from lessons.data_files import DataFileError
+
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 LEVELS = ("senior", "staff")
 EXPERIMENT_SLUGS = ("dual-write", "idempotency", "retries", "saga", "reconciliation")
@@ -26,10 +28,8 @@ PROMPT_FIELDS = {"text", "minutes", "rubric", "model_answer", "pitfalls"}
 ITEM_FIELDS = {"id", "weight", "description", "match", "exclude", "follow_up"}
 
 
-class ScriptFileError(ValueError):
-    def __init__(self, path: Path, message: str):
-        super().__init__(f"{path.name}: {message}")
-        self.path = path
+class ScriptFileError(DataFileError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
+from .data_files import DataFileError
 from .diagrams import DiagramError
 from .models import Lesson, Question
 from .quiz_files import QUIZ_DIR, QuizFileError, parse_quiz_dir
@@ -22,10 +23,8 @@ REQUIRED_FIELDS = {"slug": str, "title": str, "order": int, "minutes": int, "sum
 OPTIONAL_FIELDS = {"experiment": str}
 
 
-class LessonFileError(ValueError):
-    def __init__(self, path: Path, message: str):
-        super().__init__(f"{path.name}: {message}")
-        self.path = path
+class LessonFileError(DataFileError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import yaml
 
+from .data_files import DataFileError
+
 QUIZ_DIR = Path(__file__).resolve().parent / "quizzes"
 KINDS = {"single", "multiple", "ordering", "numeric"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class QuizFileError(ValueError):
-    def __init__(self, path: Path, message: str):
-        super().__init__(f"{path.name}: {message}")
-        self.path = path
+class QuizFileError(DataFileError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,32 @@ def wait_until():
 
 
 @pytest.fixture
+def follow_run(wait_until):
+    """Poll a run's frames endpoint as the browser does, cursor by cursor, until the run is final.
+
+    Returns the frames in arrival order, how many polls brought frames while the
+    run was still going (the chart growing), and every status seen.
+    """
+
+    def _follow(client, run_id, timeout: float = 120.0) -> dict:
+        seen = {"frames": [], "live_polls": 0, "statuses": set()}
+
+        def poll():
+            body = client.get(f"/runs/{run_id}/frames?after={len(seen['frames'])}").json()
+            assert body["next"] == len(seen["frames"]) + len(body["frames"])
+            seen["statuses"].add(body["status"])
+            if body["frames"] and not body["final"]:
+                seen["live_polls"] += 1
+            seen["frames"].extend(body["frames"])
+            return body["final"]
+
+        wait_until(poll, timeout=timeout, interval=0.2, message="the run to finish")
+        return seen
+
+    return _follow
+
+
+@pytest.fixture
 def lessons_loaded(db):
     from lessons.content_loader import load_lessons
 

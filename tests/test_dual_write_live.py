@@ -222,7 +222,7 @@ def test_children_and_keys_are_gone_even_when_the_run_is_interrupted(tmp_path):
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_live_run_through_http_and_the_celery_worker_succeeds_and_streams_frames(
-    client, celery_worker_process, wait_until
+    client, celery_worker_process, follow_run
 ):
     data = {
         "engine": LIVE, "mode": OUTBOX, "orders": 300, "crash_probability": 0.02, "outage_start_ms": 1000,
@@ -232,17 +232,8 @@ def test_a_live_run_through_http_and_the_celery_worker_succeeds_and_streams_fram
     response = client.post("/experiments/dual-write/", data)
     assert response.status_code == 302, response.content
     run = ExperimentRun.objects.get(id=response["Location"].split("/")[2])
-    collected, polls_with_frames = [], 0
-
-    def poll_until_final():
-        nonlocal polls_with_frames
-        body = client.get(f"/runs/{run.id}/frames?after={len(collected)}").json()
-        if body["frames"] and not body["final"]:
-            polls_with_frames += 1
-        collected.extend(body["frames"])
-        return body["final"]
-
-    wait_until(poll_until_final, timeout=120, interval=0.2, message="the live run to finish")
+    seen = follow_run(client, run.id, timeout=120)
+    collected, polls_with_frames = seen["frames"], seen["live_polls"]
     run.refresh_from_db()
     assert run.status == ExperimentRun.Status.SUCCEEDED, run.error
     assert polls_with_frames >= 2  # frames arrived while the processes were still running

@@ -196,7 +196,7 @@ def test_live_runs_are_bounded_tighter_than_simulations():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_live_run_submitted_over_http_runs_in_the_worker_and_streams_frames(client, celery_worker_process, wait_until):
+def test_a_live_run_submitted_over_http_runs_in_the_worker_and_streams_frames(client, celery_worker_process, follow_run):
     scratch = Path(settings.BASE_DIR) / "var" / "live"
     before = set(scratch.glob("idempotency-*"))
     response = client.post("/experiments/idempotency/", {
@@ -207,17 +207,8 @@ def test_a_live_run_submitted_over_http_runs_in_the_worker_and_streams_frames(cl
     })
     assert response.status_code == 302, response.content
     run = ExperimentRun.objects.get(id=response["Location"].split("/")[2])
-    collected, polls_with_frames = [], 0
-
-    def poll_until_final():
-        nonlocal polls_with_frames
-        body = client.get(f"/runs/{run.id}/frames?after={len(collected)}").json()
-        if body["frames"] and not body["final"]:
-            polls_with_frames += 1
-        collected.extend(body["frames"])
-        return body["final"]
-
-    wait_until(poll_until_final, timeout=120, interval=0.2, message="the live run to finish")
+    seen = follow_run(client, run.id, timeout=120)
+    collected, polls_with_frames = seen["frames"], seen["live_polls"]
     run.refresh_from_db()
     assert run.status == ExperimentRun.Status.SUCCEEDED, run.error
     assert polls_with_frames >= 3  # frames arrived while the consumers were still at work

@@ -22,26 +22,15 @@ def submit(client, **params):
 
 
 def test_a_submitted_run_is_executed_by_the_worker_and_its_frames_arrive_live_and_in_order(
-    client, celery_worker_process, wait_until
+    client, celery_worker_process, follow_run
 ):
     run = submit(client, mode="outbox")
-    collected, polls_with_frames, statuses = [], 0, set()
-
-    def poll_until_final():
-        nonlocal polls_with_frames
-        body = client.get(f"/runs/{run.id}/frames?after={len(collected)}").json()
-        assert body["next"] == len(collected) + len(body["frames"])
-        statuses.add(body["status"])
-        if body["frames"] and not body["final"]:
-            polls_with_frames += 1
-        collected.extend(body["frames"])
-        return body["final"]
-
-    wait_until(poll_until_final, timeout=60, interval=0.2, message="the run to finish")
+    seen = follow_run(client, run.id, timeout=60)
+    collected = seen["frames"]
     run.refresh_from_db()
     assert run.status == ExperimentRun.Status.SUCCEEDED, run.error
-    assert "running" in statuses
-    assert polls_with_frames >= 3  # the chart really grew while the worker ran
+    assert "running" in seen["statuses"]
+    assert seen["live_polls"] >= 3  # the chart really grew while the worker ran
     times = [frame["t_ms"] for frame in collected]
     assert times == sorted(times) and len(set(times)) == len(times)
     assert collected == run.frames  # the live stream and the kept series are the same frames
