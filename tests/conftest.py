@@ -45,7 +45,9 @@ def _database_url_of_test_db() -> str:
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` subprocess on the test database; yields its Popen."""
-    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db())
+    # Paced a little slower than the default, so that even on a busy machine a
+    # page is open well before a run ends and the tests can watch it grow.
+    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), RUN_FRAME_DELAY_MS="40")
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = log_path.open("w")
     worker = subprocess.Popen(
