@@ -8,7 +8,6 @@ prefix are touched, and nothing is ever flushed.
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import uuid
 from pathlib import Path
@@ -20,7 +19,7 @@ from django.conf import settings
 
 from playground import live
 from playground.experiments import dual_write, dual_write_live, get_experiment
-from playground.experiments.dual_write import LIVE, LIVE_MAX_ORDERS, NAIVE, OUTBOX, PUBLISH_FIRST, FaultSchedule
+from playground.experiments.dual_write import LIVE, LIVE_MAX_ORDERS, NAIVE, OUTBOX, PUBLISH_FIRST, fault_schedule
 from playground.models import ExperimentRun
 
 EXPERIMENT = get_experiment("dual-write")
@@ -33,15 +32,6 @@ def live_params(**overrides) -> dict:
     return cleaned
 
 
-def schedule_of(params: dict, seed: int) -> FaultSchedule:
-    return FaultSchedule.draw(
-        random.Random(seed),
-        orders=params["orders"],
-        crash_probability=params["crash_probability"],
-        outage_start_ms=params["outage_start_ms"],
-        outage_ms=params["outage_ms"],
-        relay_crash_probability=params["relay_crash_probability"],
-    )
 
 
 def redis_client() -> redis.Redis:
@@ -106,7 +96,7 @@ def assert_cleaned_up(seen: dict, tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_naive_live_really_kills_the_scheduled_writers_and_loses_exactly_their_events(tmp_path):
     params = live_params(mode=NAIVE, orders=200, crash_probability=0.05, outage_ms=0)
-    crashes = schedule_of(params, 3).crashes
+    crashes = fault_schedule(params, 3).crashes
     assert len(crashes) >= 5
 
     summary, frames, seen = run_and_inspect(params, 3, tmp_path)
@@ -134,7 +124,7 @@ def test_naive_live_really_kills_the_scheduled_writers_and_loses_exactly_their_e
 def test_live_counts_match_the_simulation_for_the_same_seed(mode, tmp_path):
     # A heavy schedule with an outage, and a crash on the very last order (99).
     params = live_params(mode=mode, orders=100, crash_probability=0.2, outage_start_ms=300, outage_ms=300)
-    schedule = schedule_of(params, 34)
+    schedule = fault_schedule(params, 34)
     assert 99 in schedule.crashes
 
     summary, _, seen = run_and_inspect(params, 34, tmp_path)
@@ -154,7 +144,7 @@ def test_live_counts_match_the_simulation_for_the_same_seed(mode, tmp_path):
 def test_outbox_live_loses_nothing_through_writer_crashes_an_outage_and_relay_crashes(tmp_path):
     params = live_params(mode=OUTBOX, orders=300, crash_probability=0.05, outage_start_ms=1000, outage_ms=600,
                          relay_crash_probability=0.3)
-    schedule = schedule_of(params, 7)
+    schedule = fault_schedule(params, 7)
     # At least three batches are always published (300 rows, 100 per batch), so a crash
     # scheduled among the first three surely happens.
     assert min(schedule.relay_crashes) <= 2

@@ -204,7 +204,12 @@ def _relay_poll(poll: int, t: int, broker_up: bool, schedule: FaultSchedule, wor
 def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
     if params.get("engine") == LIVE:
         return _run_live(params, seed, emit)
-    schedule = FaultSchedule.draw(
+    return simulate(params, fault_schedule(params, seed), emit)
+
+
+def fault_schedule(params: dict[str, Any], seed: int) -> FaultSchedule:
+    """The run's faults; both engines draw them here, so a seed means the same faults in each."""
+    return FaultSchedule.draw(
         random.Random(seed),
         orders=params["orders"],
         crash_probability=params["crash_probability"],
@@ -212,7 +217,6 @@ def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
         outage_ms=params["outage_ms"],
         relay_crash_probability=params["relay_crash_probability"],
     )
-    return simulate(params, schedule, emit)
 
 
 def _run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:

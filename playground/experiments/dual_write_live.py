@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import signal
 import sqlite3
@@ -424,14 +423,7 @@ class LiveRun:
         self.orders = params["orders"]
         self.timeout_s = timeout_s
         self.redis_url = redis_url
-        schedule = dual_write.FaultSchedule.draw(
-            random.Random(seed),
-            orders=self.orders,
-            crash_probability=params["crash_probability"],
-            outage_start_ms=params["outage_start_ms"],
-            outage_ms=params["outage_ms"],
-            relay_crash_probability=params["relay_crash_probability"],
-        )
+        schedule = dual_write.fault_schedule(params, seed)
         self.schedule = schedule
         token = uuid.uuid4().hex[:12]
         self.dir = Path(workdir) / f"dual-write-{token}"
