@@ -7,20 +7,17 @@ from hypothesis import strategies as st
 
 from playground.experiments import dual_write
 from playground.experiments.dual_write import NAIVE, OUTBOX, PUBLISH_FIRST, FaultSchedule, simulate
+from tests.support import run_collecting, valid_params
 
 EXPERIMENT = dual_write.EXPERIMENT
 
 
 def params(**overrides):
-    cleaned, errors = EXPERIMENT.clean_params(overrides)
-    assert not errors, errors
-    return cleaned
+    return valid_params(EXPERIMENT, **overrides)
 
 
 def run(mode, seed=7, **overrides):
-    frames = []
-    summary = EXPERIMENT.run(params(mode=mode, **overrides), seed, frames.append)
-    return summary, frames
+    return run_collecting(EXPERIMENT, params(mode=mode, **overrides), seed)
 
 
 @st.composite

@@ -10,6 +10,7 @@ from playground.experiments import idempotency
 from playground.experiments.idempotency import (
     ARRIVAL_MS, DEDUP_CACHE_TTL, DEDUP_TABLE, NAIVE, FaultSchedule, amount_cents, deliveries_for, simulate,
 )
+from tests.support import run_collecting, valid_params
 
 EXPERIMENT = idempotency.EXPERIMENT
 MESSAGES = 200
@@ -18,15 +19,11 @@ TTL_MS = 10_000
 
 
 def params(**overrides):
-    cleaned, errors = EXPERIMENT.clean_params(overrides)
-    assert not errors, errors
-    return cleaned
+    return valid_params(EXPERIMENT, **overrides)
 
 
 def run(mode, seed=7, **overrides):
-    frames = []
-    summary = EXPERIMENT.run(params(mode=mode, **overrides), seed, frames.append)
-    return summary, frames
+    return run_collecting(EXPERIMENT, params(mode=mode, **overrides), seed)
 
 
 def sim(mode, schedule, **overrides):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from playground.experiments import reconciliation
 from playground.experiments.reconciliation import FaultSchedule, Pipeline, draw_traffic, simulate
+from tests.support import run_collecting, valid_params
 
 EXPERIMENT = reconciliation.EXPERIMENT
 
@@ -17,9 +18,7 @@ SMALL = {"entities": PRODUCTS, "operations": OPERATIONS, "traffic_s": 10}
 
 
 def params(**overrides):
-    cleaned, errors = EXPERIMENT.clean_params(overrides)
-    assert not errors, errors
-    return cleaned
+    return valid_params(EXPERIMENT, **overrides)
 
 
 def preset(name, **overrides):
@@ -27,9 +26,7 @@ def preset(name, **overrides):
 
 
 def run(name, seed=7, **overrides):
-    frames = []
-    summary = EXPERIMENT.run(preset(name, **overrides), seed, frames.append)
-    return summary, frames
+    return run_collecting(EXPERIMENT, preset(name, **overrides), seed)
 
 
 def faulty_operations(schedule):

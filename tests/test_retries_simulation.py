@@ -12,6 +12,7 @@ from playground.experiments import retries
 from playground.experiments.retries import (
     CONTENTION, DECORRELATED, EQUAL, EXPONENTIAL, FLAKY, FULL, NONE, Schedule, simulate,
 )
+from tests.support import run_collecting, valid_params
 
 EXPERIMENT = retries.EXPERIMENT
 ALL_STRATEGIES = [NONE, EXPONENTIAL, FULL, EQUAL, DECORRELATED]
@@ -20,15 +21,11 @@ SEEDS = [1, 2, 3, 4, 5]
 
 
 def params(**overrides):
-    cleaned, errors = EXPERIMENT.clean_params(overrides)
-    assert not errors, errors
-    return cleaned
+    return valid_params(EXPERIMENT, **overrides)
 
 
 def run(seed=7, **overrides):
-    frames = []
-    summary = EXPERIMENT.run(params(**overrides), seed, frames.append)
-    return summary, frames
+    return run_collecting(EXPERIMENT, params(**overrides), seed)
 
 
 @lru_cache(maxsize=None)

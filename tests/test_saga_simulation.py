@@ -11,6 +11,7 @@ from playground.experiments.saga import (
     CHOREOGRAPHY, INVENTORY, NO_COMPENSATION, ORCHESTRATION, ORDER, PAYMENT, RETRIES_OFF, RETRIES_ON, SHIPPING,
     STEPS, FaultSchedule, simulate,
 )
+from tests.support import run_collecting, valid_params
 
 EXPERIMENT = saga.EXPERIMENT
 SAGAS = 30
@@ -18,15 +19,11 @@ QUICK = ((5, 5, 5, 5),) * SAGAS  # every step well inside the 100 ms timeout
 
 
 def params(**overrides):
-    cleaned, errors = EXPERIMENT.clean_params(overrides)
-    assert not errors, errors
-    return cleaned
+    return valid_params(EXPERIMENT, **overrides)
 
 
 def run(mode, seed=7, **overrides):
-    frames = []
-    summary = EXPERIMENT.run(params(mode=mode, **overrides), seed, frames.append)
-    return summary, frames
+    return run_collecting(EXPERIMENT, params(mode=mode, **overrides), seed)
 
 
 def journal_of(schedule, **overrides):
