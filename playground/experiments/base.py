@@ -14,6 +14,10 @@ from typing import Any, Callable
 from django import forms
 
 Frame = dict[str, Any]
+
+# The two engines an experiment may offer: a seeded model, or the real components.
+SIMULATION = "simulation"
+LIVE = "live"
 Emit = Callable[[Frame], None]
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from django import forms
 
-from .base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
 
 NAIVE = "naive"
 PUBLISH_FIRST = "publish-first"
@@ -34,8 +34,6 @@ MODES = [
     (OUTBOX, "Transactional outbox with a polling relay"),
 ]
 
-SIMULATION = "simulation"
-LIVE = "live"
 ENGINES = [
     (SIMULATION, "Simulation: computed, deterministic, instant"),
     (LIVE, "Live: a real SQLite database, a Redis Stream, processes killed with SIGKILL"),

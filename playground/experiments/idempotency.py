@@ -36,7 +36,7 @@ from typing import Any
 
 from django import forms
 
-from .base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
 
 NAIVE = "naive"
 DEDUP_TABLE = "dedup-table"
@@ -47,8 +47,6 @@ MODES = [
     (DEDUP_CACHE_TTL, "Dedup cache with a TTL, checked before and written after the charge"),
 ]
 
-SIMULATION = "simulation"
-LIVE = "live"
 ENGINES = [
     (SIMULATION, "Simulation: a seeded model of the broker, any size, instant"),
     (LIVE, "Live: a Redis Streams consumer group and real consumer processes, killed before they ack"),
