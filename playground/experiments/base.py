@@ -76,12 +76,20 @@ class Chart:
 
 @dataclass(frozen=True)
 class Check:
-    """One line of a verdict: a measured number and whether the invariant held."""
+    """One line of a verdict: a measured number and, for an invariant, whether it held.
+
+    `ok` is True or False for an invariant (held / broken) and None for a plain
+    measurement, which gets no badge: "repairs made: 0" neither holds nor breaks.
+    """
 
     label: str
     value: Any
-    ok: bool
+    ok: bool | None
     explanation: str = ""
+
+    @property
+    def is_invariant(self) -> bool:
+        return self.ok is not None
 
 
 @dataclass(frozen=True)

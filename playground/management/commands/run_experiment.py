@@ -39,7 +39,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{experiment.title} (seed {seed}, {len(frames)} frames)")
         for check in experiment.verdict(summary):
-            self.stdout.write(f"  {'ok    ' if check.ok else 'BROKEN'}  {check.label}: {check.value}")
+            self.stdout.write(f"  {'      ' if check.ok is None else 'ok    ' if check.ok else 'BROKEN'}  {check.label}: {check.value}")
 
 
 def _dumps(value) -> str:
