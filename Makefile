@@ -45,10 +45,12 @@ test: export ALLOWED_HOSTS := 127.0.0.1,localhost,testserver
 TEST_ID := test-$(shell date +%s%N)
 test: export CELERY_QUEUE := consistency-lab-$(TEST_ID)
 test: export REDIS_KEY_PREFIX := clab-$(TEST_ID):
+# Two cores, and many tests wait on a browser, a worker or a server: one more process than cores.
+TEST_PROCESSES ?= 3
 test: setup
 	@bash scripts/ensure_chromium.sh
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/python scripts/with_redis.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/with_redis.py -- $(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 bench: export SECRET_KEY := bench-only-secret-key-not-for-any-deployment-0123456789
 bench: setup

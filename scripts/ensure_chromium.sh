@@ -7,7 +7,8 @@ if [ -x "$CHROMIUM" ]; then
 fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "Chromium is missing; installing Debian's chromium package for the browser tests..."
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  # Several checkouts may install at once: wait for the package lock rather than fail.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
   [ -x "$CHROMIUM" ] && exit 0
 fi
 cat >&2 <<MSG

@@ -190,5 +190,11 @@ def lessons_loaded(db):
     load_lessons()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _settings_follow_the_process_environment():
+    """Fail loudly if Django read its settings before tests/per_process_names.py renamed the queue."""
+    assert settings.CELERY_TASK_DEFAULT_QUEUE == os.environ.get("CELERY_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 def pytest_report_header(config):
     return [f"redis: {settings.REDIS_URL}", f"database: {settings.DATABASES['default']['ENGINE']}"]
