@@ -132,3 +132,18 @@ def test_the_broker_outage_is_shaded_on_the_charts_and_absent_without_one():
     (band,) = figure["layout"]["shapes"]
     assert (band["x0"], band["x1"]) == (3000, 5000)
     assert EXPERIMENT.figures([], params(outage_ms=0))[0]["layout"]["shapes"] == []
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(ORDERS))
+@example(schedule=FaultSchedule(crashes=frozenset({5}), outages=((0, 100),)))
+def test_publish_first_counts_only_the_crashes_that_happened_each_leaving_one_phantom_event(schedule):
+    # An order rejected during the outage never reached its second step, so it could not crash there.
+    summary = simulate(params(mode=PUBLISH_FIRST, orders=ORDERS), schedule, lambda frame: None)
+    assert summary["writer_crashes"] == summary["events_without_order"]
+    assert summary["orders_rejected"] + summary["orders_committed"] + summary["writer_crashes"] == ORDERS
+
+
+def test_the_reviewers_publish_first_case_counts_the_crashes_the_live_engine_kills():
+    summary, _ = run(PUBLISH_FIRST, orders=300, crash_probability=0.03, outage_start_ms=1000, outage_ms=800)
+    assert summary["writer_crashes"] == summary["events_without_order"] < 11

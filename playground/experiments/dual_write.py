@@ -165,16 +165,18 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
 
 def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: FaultSchedule, world: World) -> None:
     crashes = order in schedule.crashes
-    world.writer_crashes += crashes
     if mode == NAIVE:
+        world.writer_crashes += crashes
         world.commit(order)
         if not crashes and broker_up:
             world.publish(order)
         # A crash or a failed publish after the commit: nobody will ever send it.
     elif mode == PUBLISH_FIRST:
         if not broker_up:
+            # Rejected at the first step, so it never reached the point where its writer would crash.
             world.rejected += 1  # nothing written anywhere: consistent, but unavailable
             return
+        world.writer_crashes += crashes
         world.publish(order)
         if not crashes:
             world.commit(order)
@@ -182,6 +184,7 @@ def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: Faul
     else:
         # One local transaction writes the order and its outbox row; a crash
         # after it loses nothing, because the relay owns publishing now.
+        world.writer_crashes += crashes
         world.commit(order)
         world.outbox.append((order, t))
 
