@@ -257,3 +257,37 @@ def test_charts_plot_frame_keys_and_mark_where_traffic_stops():
     figure = EXPERIMENT.figures(frames, preset("reconcile-every-5s"))[0]
     (line,) = figure["layout"]["shapes"]
     assert line["x0"] == line["x1"] == summary["traffic_ms"]
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(), lag_ms=st.integers(100, 3_000), settle_ms=st.integers(0, 500), every_s=st.integers(1, 3))
+def test_repairs_undone_counts_repairs_so_it_never_exceeds_the_repairs_made(schedule, lag_ms, settle_ms, every_s):
+    p = params(**SMALL, lag_ms=lag_ms, settle_ms=settle_ms, reconcile_every_s=every_s)
+    summary = simulate(p, schedule, lambda frame: None)
+    assert summary["repairs_undone"] <= summary["repairs"]
+
+
+def test_the_reviewers_heavy_case_undoes_no_more_repairs_than_it_made():
+    summary, _ = run_collecting(EXPERIMENT, params(
+        entities=10, operations=20_000, traffic_s=600, lag_ms=30_000, settle_ms=0, reconcile_every_s=1,
+        lost_rate=0.2, buggy_rate=0.2, duplicate_rate=0.2, out_of_order_rate=0.2,
+    ), 3)
+    assert 0 < summary["repairs_undone"] <= summary["repairs"]
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(), lag_ms=st.integers(100, 3_000), settle_ms=st.integers(0, 500), every_s=st.integers(1, 3))
+@example(schedule=FaultSchedule(out_of_order=frozenset(range(0, OPERATIONS, 3)), traffic_seed=1), lag_ms=2_000, settle_ms=0, every_s=1)
+def test_a_versioned_repair_is_never_undone_and_the_last_pass_leaves_nothing_wrong(schedule, lag_ms, settle_ms, every_s):
+    common = dict(**SMALL, lag_ms=lag_ms, settle_ms=settle_ms, reconcile_every_s=every_s)
+    versioned = simulate(params(**common, repair="versioned"), schedule, lambda frame: None)
+    assert versioned["repairs_undone"] == 0
+    assert versioned["final_drift"] == 0
+
+
+def test_with_a_short_settle_window_overwriting_repairs_get_undone_and_versioned_ones_do_not():
+    overwrite, _ = run("settle-window-too-short", **SMALL)
+    versioned, _ = run("versioned-repair", **SMALL)
+    assert overwrite["repairs_undone"] > 0
+    assert versioned["repairs_undone"] == 0
+    assert versioned["false_positives"] > 0  # it still judges too early; it just no longer does harm

@@ -44,6 +44,13 @@ INITIAL_PRICE_CENTS = 1_000
 HANDLER_BUG = 1  # the buggy handler is off by one: one unit, or one cent, too many
 TARGET_FRAMES = 150
 
+OVERWRITE = "overwrite"
+VERSIONED = "versioned"
+REPAIRS = [
+    (OVERWRITE, "Overwrite: copy the source's values over the index"),
+    (VERSIONED, "Versioned: the repair stamps the source's version; the index drops events it already covers"),
+]
+
 
 class Operation(NamedTuple):
     """One change in the source of truth, and the normal lag of its event."""
@@ -143,6 +150,8 @@ class Pipeline:
         self.last_operation = [-1] * n
         self.newest_price_applied = [-1] * n  # operation index, to spot stale overwrites
         self.repaired_through = [-1] * n  # the newest operation a repair already copied
+        self.repair_exposed = [False] * n  # repaired, and no late event has landed on top of it yet
+        self.versioned_repair = params.get("repair") == VERSIONED
         self.in_flight = [0] * n  # deliveries still on their way, per product
         # A product's normal events travel one queue, so they arrive in the order they were made.
         self.queue_free_at = [0] * n
@@ -171,6 +180,7 @@ class Pipeline:
         self.repairs = 0
         self.false_positives = 0
         self.repairs_undone = 0
+        self.events_dropped_as_repaired = 0
         self.last_pass_repairs = 0
         self.last_pass_false_positives = 0
 
@@ -232,6 +242,12 @@ class Pipeline:
         was_wrong = product in self.wrong
         was_drifted = was_wrong and not self.in_flight[product]
         self.in_flight[product] -= 1
+        if self.versioned_repair and i <= self.repaired_through[product]:
+            # The index's version already covers this operation (the repair copied it):
+            # a compare-and-set on the version turns the late event away.
+            self.events_dropped_as_repaired += 1
+            self.track(product, t_ms, was_wrong, was_drifted)
+            return
         buggy = i in self.schedule.buggy
         applied = value + HANDLER_BUG if buggy else value
         if is_price:
@@ -244,8 +260,11 @@ class Pipeline:
         else:
             changes_index = True
             self.index_stock[product] += applied
-        if changes_index and i <= self.repaired_through[product]:
-            self.repairs_undone += 1  # the repair already copied this change, and now it lands again
+        if changes_index and i <= self.repaired_through[product] and self.repair_exposed[product]:
+            # The repair already copied this change, and now it lands again: that repair is undone
+            # (counted once per repair, however many late events then land on it).
+            self.repairs_undone += 1
+            self.repair_exposed[product] = False
         self.events_applied += 1
         self.events_misapplied += buggy
         self.duplicates_applied += is_copy
@@ -275,6 +294,7 @@ class Pipeline:
             self.index_stock[product] = self.source_stock[product]
             self.index_price[product] = self.source_price[product]
             self.repaired_through[product] = self.last_operation[product]
+            self.repair_exposed[product] = True
             self.track(product, t_ms, True, was_drifted)
         self.passes += 1
         self.repairs += len(flagged)
@@ -372,6 +392,8 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
         "repairs": pipeline.repairs,
         "false_positives": pipeline.false_positives,
         "repairs_undone": pipeline.repairs_undone,
+        "repair": VERSIONED if pipeline.versioned_repair else OVERWRITE,
+        "events_dropped_as_repaired": pipeline.events_dropped_as_repaired,
         "peak_drift": pipeline.peak_drifted,
         "final_drift": len(pipeline.wrong),
         "average_drift_lifetime_ms": pipeline.average_drift_lifetime_ms(t),
@@ -483,6 +505,14 @@ class ReconciliationForm(forms.Form):
         min_value=0, max_value=60_000, initial=1_500, label="Settle window (ms)",
         help_text="Skip products changed more recently than this; keep it at least the maximum lag.",
     )
+    # Not required, so that older links and the CLI keep the plain overwrite.
+    repair = forms.ChoiceField(
+        choices=REPAIRS, initial=OVERWRITE, required=False, label="Repair",
+        help_text="A versioned repair closes the race between the reconciler and an event still in flight.",
+    )
+
+    def clean_repair(self) -> str:
+        return self.cleaned_data.get("repair") or OVERWRITE
 
 
 EXPERIMENT = Experiment(
@@ -509,6 +539,11 @@ EXPERIMENT = Experiment(
         "settle-window-too-short": Preset(
             "Settle window too short", "Reconcile every 5 s, but judge products changed only 200 ms ago.",
             {"reconcile_every_s": 5, "settle_ms": 200},
+        ),
+        "versioned-repair": Preset(
+            "Versioned repair", "The same too-short window, but each repair stamps the source's version and "
+            "the index turns away events it already covers.",
+            {"reconcile_every_s": 5, "settle_ms": 200, "repair": VERSIONED},
         ),
     },
     run=run,
