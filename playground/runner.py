@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -43,11 +45,17 @@ class LiveEmitter:
             self.flush()
 
     def flush(self) -> None:
-        live.push_frames(self.run.id, self.pending)
-        self.pending = []
         self.last_flush = time.monotonic()
         ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
-        if live.cancel_requested(self.run.id):
+        try:
+            live.push_frames(self.run.id, self.pending)
+            cancelled = live.cancel_requested(self.run.id)
+        except redis.RedisError:
+            # Redis is down or restarting: keep the frames for the next flush (the
+            # database keeps them all at the end) and carry on rather than fail the run.
+            return
+        self.pending = []
+        if cancelled:
             raise RunCancelled
 
 
