@@ -8,6 +8,7 @@ import time
 import redis
 
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from . import live
@@ -46,7 +47,10 @@ class LiveEmitter:
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()
-        ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
+        try:
+            ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
+        except OperationalError:
+            pass  # the database is locked for a while: beat next time rather than fail the run
         try:
             live.push_frames(self.run.id, self.pending)
             cancelled = live.cancel_requested(self.run.id)
