@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,7 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the lock instead of failing, and let readers proceed during a write.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": float(env("SQLITE_TIMEOUT_SECONDS", "20")),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -172,6 +173,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # How long a live run may go without a heartbeat before it counts as abandoned.
 RUN_HEARTBEAT_TIMEOUT_SECONDS = int(env("RUN_HEARTBEAT_TIMEOUT_SECONDS", "30"))
+# The reaper (a thread in every worker) fails abandoned runs, re-dispatches
+# queued runs nobody claimed within RUN_REDISPATCH_AFTER_SECONDS (a restarted
+# Redis forgets its queue) and beats the worker's own heartbeat this often.
+RUN_REAPER_INTERVAL_SECONDS = float(env("RUN_REAPER_INTERVAL_SECONDS", "5"))
+RUN_REDISPATCH_AFTER_SECONDS = int(env("RUN_REDISPATCH_AFTER_SECONDS", "30"))
+WORKER_HEARTBEAT_TTL_SECONDS = 3 * RUN_REAPER_INTERVAL_SECONDS
+# A request that found the database locked for longer than its timeout gets a
+# 503 asking the browser to send it again this many seconds later.
+DATABASE_BUSY_RETRY_AFTER_SECONDS = int(env("DATABASE_BUSY_RETRY_AFTER_SECONDS", "5"))
+# Web requests give up on Redis this fast (a stopped Redis never answers).
+REDIS_SOCKET_TIMEOUT_SECONDS = float(env("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 # Web runs are paced so that a person can watch the chart grow (150 frames
 # at 25 ms is about four seconds); the CLI runs at full speed.
 RUN_FRAME_DELAY_SECONDS = float(env("RUN_FRAME_DELAY_MS", "25")) / 1000

@@ -1,9 +1,12 @@
+import sys
+
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import health_report
+from .middleware import database_busy_response, is_database_busy
 
 
 @require_GET
@@ -29,5 +32,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Also reached when the database was busy outside a view (e.g. saving the session).
+    if is_database_busy(sys.exc_info()[1]):
+        return database_busy_response(request)
     return render(request, "errors/error.html", {"code": 500, "title": "Something broke",
         "message": "An unexpected error happened on our side. It has been logged."}, status=500)

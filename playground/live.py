@@ -8,6 +8,7 @@ the run is over, so a reader can move from one source to the other mid-run.
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 
 import redis
@@ -17,12 +18,14 @@ LIVE_FRAMES_TTL_SECONDS = 3600
 
 
 @lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30)
+def _client(url: str, timeout: float) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, health_check_interval=30)
 
 
 def redis_client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    # Short timeouts: a stopped (SIGSTOPped) Redis accepts connections and never
+    # answers, and a page must not wait for it.
+    return _client(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT_SECONDS)
 
 
 def key(name: str) -> str:
@@ -85,3 +88,26 @@ def over_rate_limit(name: str, *, limit: int, window_seconds: int) -> bool:
     except redis.RedisError:
         return False
     return hits > limit
+
+
+def workers_key() -> str:
+    return key("workers")
+
+
+def worker_heartbeat(hostname: str) -> None:
+    """Say this worker is alive; a sorted set scored by time, so one ZCOUNT tells who is."""
+    redis_client().zadd(workers_key(), {hostname: time.time()})
+
+
+def worker_gone(hostname: str) -> None:
+    redis_client().zrem(workers_key(), hostname)
+
+
+def workers_alive() -> int:
+    """How many workers beat recently. Raises redis.RedisError when Redis is down."""
+    client = redis_client()
+    since = time.time() - settings.WORKER_HEARTBEAT_TTL_SECONDS
+    pipe = client.pipeline(transaction=False)
+    pipe.zremrangebyscore(workers_key(), "-inf", since)
+    pipe.zcard(workers_key())
+    return pipe.execute()[1]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
+
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from . import live
@@ -43,11 +46,20 @@ class LiveEmitter:
             self.flush()
 
     def flush(self) -> None:
-        live.push_frames(self.run.id, self.pending)
-        self.pending = []
         self.last_flush = time.monotonic()
-        ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
-        if live.cancel_requested(self.run.id):
+        try:
+            ExperimentRun.objects.filter(id=self.run.id).update(heartbeat_at=timezone.now())
+        except OperationalError:
+            pass  # the database is locked for a while: beat next time rather than fail the run
+        try:
+            live.push_frames(self.run.id, self.pending)
+            cancelled = live.cancel_requested(self.run.id)
+        except redis.RedisError:
+            # Redis is down or restarting: keep the frames for the next flush (the
+            # database keeps them all at the end) and carry on rather than fail the run.
+            return
+        self.pending = []
+        if cancelled:
             raise RunCancelled
 
 

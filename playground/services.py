@@ -3,7 +3,9 @@
 The app practises what it teaches: a run row is the outbox entry for its own
 task. It is committed first and dispatched after commit; a dispatch that fails
 (the broker is down) leaves the row queued with no `dispatched_at`, and
-`runs_dispatch_pending` sends it once the broker is back.
+`runs_dispatch_pending` sends it once the broker is back. A dispatched run
+nobody claimed within RUN_REDISPATCH_AFTER_SECONDS is sent again (a restarted
+Redis forgets its queue); the task's claim makes the duplicate harmless.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import live
@@ -62,15 +65,20 @@ def run_dispatch(*, run_id) -> bool:
 
     from .tasks import execute_run
 
+    timeout = settings.REDIS_SOCKET_TIMEOUT_SECONDS
     try:
         # The broker named in settings at call time, so that a changed
-        # CELERY_BROKER_URL (a test, a failover) is honoured without a restart.
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+        # CELERY_BROKER_URL (a test, a failover) is honoured without a restart;
+        # short timeouts, so that a stopped broker costs a submit half a second.
+        with app.connection_for_write(
+            settings.CELERY_BROKER_URL, connect_timeout=timeout,
+            transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        ) as connection:
             execute_run.apply_async(args=[str(run_id)], connection=connection)
     except Exception as exc:  # kombu and redis raise several types for "unreachable"
         logger.warning("dispatch failed; run stays queued", extra={"run_id": str(run_id), "error": str(exc)})
         return False
-    ExperimentRun.objects.filter(id=run_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    ExperimentRun.objects.filter(id=run_id, status=ExperimentRun.Status.QUEUED).update(dispatched_at=timezone.now())
     return True
 
 
@@ -85,8 +93,14 @@ def run_cancel(*, run: ExperimentRun) -> bool:
 
 
 def runs_dispatch_pending() -> int:
-    """Dispatch every queued run whose earlier dispatch failed. Returns how many went out."""
-    pending = ExperimentRun.objects.filter(status=ExperimentRun.Status.QUEUED, dispatched_at__isnull=True)
+    """Dispatch every queued run whose dispatch failed or was lost. Returns how many went out.
+
+    Lost: dispatched, but not claimed within RUN_REDISPATCH_AFTER_SECONDS.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.RUN_REDISPATCH_AFTER_SECONDS)
+    pending = ExperimentRun.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale), status=ExperimentRun.Status.QUEUED
+    ).order_by("created_at")
     sent = 0
     for run_id in pending.values_list("id", flat=True):
         if not run_dispatch(run_id=run_id):
@@ -105,13 +119,8 @@ def runs_fail_abandoned() -> int:
     )
 
 
-def run_recover(run: ExperimentRun) -> ExperimentRun:
-    """Nudge one run along while someone watches it: resend it, or call it abandoned."""
-    if run.status == ExperimentRun.Status.QUEUED and run.dispatched_at is None:
-        run_dispatch(run_id=run.id)
-    elif run.status == ExperimentRun.Status.RUNNING:
-        cutoff = timezone.now() - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_SECONDS)
-        if run.heartbeat_at and run.heartbeat_at < cutoff:
-            runs_fail_abandoned()
-    run.refresh_from_db()
-    return run
+def runs_reap() -> dict[str, int]:
+    """One pass of the periodic reaper: no run is lost, none stays running forever."""
+    from .scratch import scratch_sweep
+
+    return {"failed": runs_fail_abandoned(), "dispatched": runs_dispatch_pending(), "swept": scratch_sweep()}

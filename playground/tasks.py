@@ -1,10 +1,11 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from django.utils import timezone
 
 from .models import ExperimentRun
+from .reaper import Reaper
 from .runner import run_execute
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,17 @@ def execute_run(run_id: str) -> None:
     run_execute(ExperimentRun.objects.get(id=run_id))
 
 
-@worker_ready.connect
-def _dispatch_what_was_left_queued(**kwargs) -> None:
-    from .services import runs_dispatch_pending, runs_fail_abandoned
+_reapers: list[Reaper] = []
 
-    runs_fail_abandoned()
-    runs_dispatch_pending()
+
+@worker_ready.connect
+def _start_the_reaper(sender=None, **kwargs) -> None:
+    reaper = Reaper(hostname=getattr(sender, "hostname", None) or "worker")
+    reaper.start()
+    _reapers.append(reaper)
+
+
+@worker_shutdown.connect
+def _stop_the_reaper(**kwargs) -> None:
+    while _reapers:
+        _reapers.pop().stop()

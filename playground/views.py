@@ -7,14 +7,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
-from config.health import check_redis, check_workers
 from lessons.models import Lesson
 
 from . import live
 from .experiments import get_experiment
 from .forms import FramesCursorForm, RunRequestForm
 from .models import ExperimentRun
-from .services import experiment_run_create, run_cancel, run_recover
+from .services import experiment_run_create, run_cancel
 
 RUNS_PER_MINUTE = 20
 
@@ -27,11 +26,12 @@ def _get_experiment_or_404(slug: str):
 
 
 def _queue_status() -> dict:
-    """What the experiment page tells a learner about the machinery behind it."""
-    redis_error = check_redis()
-    if redis_error:
+    """What the experiment page tells a learner about the machinery behind it: one Redis round trip."""
+    try:
+        workers = live.workers_alive()
+    except RedisError:
         return {"ok": False, "message": "The run queue (Redis) is unreachable. Runs you start now are kept and will start when it is back; live charts are paused."}
-    if check_workers(timeout=0.5):
+    if not workers:
         return {"ok": False, "message": "No experiment worker is running. Runs you start now wait in the queue until one starts."}
     return {"ok": True, "message": ""}
 
@@ -87,7 +87,6 @@ def run_detail(request, run_id):
     experiment = run.experiment
     if experiment is None:
         raise Http404("This run's experiment no longer exists")
-    run = run_recover(run)
     return render(request, "playground/run_detail.html", {
         **_status_context(request, run),
         "figures": experiment.figures(run.frames, run.params),
@@ -132,7 +131,7 @@ def _compare_candidates(request, run: ExperimentRun):
 @require_GET
 def run_status(request, run_id):
     """The status panel; the htmx poll stops once the run is final."""
-    run = run_recover(get_object_or_404(ExperimentRun, id=run_id))
+    run = get_object_or_404(ExperimentRun, id=run_id)
     return render(request, "playground/run_detail.html#status", _status_context(request, run))
 
 

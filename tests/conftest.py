@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -71,16 +72,16 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
-def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The app as deployed (gunicorn, DEBUG off, WhiteNoise) on the test database; yields its base URL."""
+@contextmanager
+def running_web_server(tmp_path_factory, **env_overrides):
+    """gunicorn serving the app on the test database, DEBUG off; yields its base URL."""
     import socket
     import urllib.request
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), DEBUG="0")
+    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), DEBUG="0", **env_overrides)
     log_path = tmp_path_factory.mktemp("web") / "gunicorn.log"
     log = log_path.open("w")
     server = subprocess.Popen(
@@ -99,10 +100,19 @@ def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
                 server.kill()
                 pytest.fail(f"gunicorn did not start; its log:\n{log_path.read_text()}")
             time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The app as deployed (gunicorn, DEBUG off, WhiteNoise) on the test database; yields its base URL."""
+    with running_web_server(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from playground.models import ExperimentRun
-from playground.services import run_recover, runs_dispatch_pending
+from playground.services import runs_dispatch_pending, runs_reap
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +149,8 @@ def test_a_run_whose_worker_died_is_marked_failed_not_running_forever(settings):
         experiment_slug="dual-write", params={}, seed=1, status=ExperimentRun.Status.RUNNING,
         started_at=long_ago, heartbeat_at=long_ago,
     )
-    run = run_recover(run)
+    assert runs_reap()["failed"] == 1
+    run.refresh_from_db()
     assert run.status == ExperimentRun.Status.FAILED
     assert "stopped responding" in run.error
 

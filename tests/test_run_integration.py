@@ -62,8 +62,8 @@ def test_health_is_ok_when_database_redis_and_a_worker_answer(client, celery_wor
 
 
 def test_health_names_the_workers_when_none_listens(client, settings, celery_worker_process):
-    # Same Redis server, another database number: reachable, but no worker is attached to it.
-    settings.CELERY_BROKER_URL = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/15"
+    # Same Redis, another deployment's keys: reachable, but no worker beats there.
+    settings.REDIS_KEY_PREFIX = f"nobody-{uuid.uuid4().hex}:"
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["workers"]

@@ -505,6 +505,9 @@ class LiveRun:
                 time.sleep(SUPERVISE_EVERY_S)
 
     def _spawn(self, role: str) -> subprocess.Popen:
+        # Imported here, in the parent: the children import only the standard library and redis.
+        from playground.experiments.processes import die_with_parent
+
         command = [sys.executable, "-P", str(Path(__file__).resolve()), role, str(self.plan_path)]
         with open(self.dir / f"{role}-{len(self.processes)}.log", "wb") as output:
             process = subprocess.Popen(
@@ -515,6 +518,7 @@ class LiveRun:
                 # Own session: a Ctrl-C meant for the worker's terminal must not reach
                 # the children; the parent stops them itself.
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         self.processes.append(process)
         self.roles[process.pid] = role

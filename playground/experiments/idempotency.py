@@ -28,10 +28,8 @@ real time.
 from __future__ import annotations
 
 import random
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -346,9 +344,9 @@ def run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
 
     from . import idempotency_live  # imported late: it imports this module
 
-    scratch = Path(settings.BASE_DIR) / "var" / "live"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="idempotency-", dir=scratch) as workdir:
+    from playground.scratch import scratch_dir
+
+    with scratch_dir("idempotency-") as workdir:
         return idempotency_live.run_live(params, seed, emit, redis_url=settings.REDIS_URL, workdir=workdir)
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import redis
 
+from .processes import die_with_parent
 from .idempotency import (
     ARRIVAL_MS, DEDUP_CACHE_TTL, DEDUP_TABLE, DUPLICATE, FIRST, LATE, MAX_CRASHES_IN_A_ROW, NAIVE, REDELIVERY,
     account_of, amount_cents, fault_schedule,
@@ -244,6 +245,7 @@ class Consumers:
                 [sys.executable, "-m", "playground.experiments.idempotency_live", "consumer",
                  *self.argv, "--name", f"consumer-{number}"],
                 cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                preexec_fn=die_with_parent,
             )
         self.started.append(process)
         return process

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand
 
-from playground.services import runs_dispatch_pending, runs_fail_abandoned
+from playground.services import runs_reap
 
 
 class Command(BaseCommand):
-    help = "Dispatch runs left queued while the broker was down; fail runs whose worker died."
+    help = "One reaper pass by hand (every worker runs one periodically): resend lost runs, fail abandoned ones."
 
     def handle(self, *args, **options):
-        failed = runs_fail_abandoned()
-        sent = runs_dispatch_pending()
-        self.stdout.write(f"runs: {sent} dispatched, {failed} marked failed")
+        done = runs_reap()
+        self.stdout.write(f"runs: {done['dispatched']} dispatched, {done['failed']} marked failed, "
+                          f"{done['swept']} scratch folders removed")
