@@ -199,13 +199,14 @@ class Consumer:
 
     def expire(self, now_ms: int) -> None:
         # Entries are written in time order with one TTL, so the oldest expires first.
-        while self.expiries and self.expiries[0][0] <= now_ms:
+        # Redis keeps a key set with PX ttl until strictly after its expiry time; so does this cache.
+        while self.expiries and self.expiries[0][0] < now_ms:
             expires_at, message = self.expiries.popleft()
             if self.cache.get(message) == expires_at:
                 del self.cache[message]
 
     def deliver(self, t_ms: int, message: int, kind: str, crashes: bool, crashes_before_cache_write: bool) -> None:
-        if self.expiries and self.expiries[0][0] <= t_ms:
+        if self.expiries and self.expiries[0][0] < t_ms:
             self.expire(t_ms)
         self.deliveries += 1
         if kind == FIRST:
@@ -500,6 +501,8 @@ class IdempotencyForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("engine") != LIVE:
             return cleaned
+        # Read before the limits below remove a field they reject, so every error is reported at once.
+        messages, crash_probability = cleaned.get("messages"), cleaned.get("crash_probability")
         # A live run happens in real time: keep it to seconds, not minutes.
         limits = [
             ("messages", LIVE_MAX_MESSAGES, f"Live runs take at most {LIVE_MAX_MESSAGES:,} messages (one every {ARRIVAL_MS} ms, in real time)."),
@@ -511,7 +514,6 @@ class IdempotencyForm(forms.Form):
         for name, limit, message in limits:
             if cleaned.get(name) is not None and cleaned[name] > limit:
                 self.add_error(name, message)
-        messages, crash_probability = cleaned.get("messages"), cleaned.get("crash_probability")
         if messages is not None and crash_probability is not None and messages * crash_probability > LIVE_MAX_EXPECTED_CRASHES:
             self.add_error("crash_probability", (
                 f"Live runs kill and restart a real consumer process for every crash: keep messages × crash "
