@@ -88,6 +88,7 @@ UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE}
 # How a saga ended, judged by the data it left behind.
 COMPLETED = "completed"
 UNDONE = "compensated"
+ABORTED = "failed before committing anything"
 STUCK = "stuck half done"
 NEEDS_HUMAN = "needs a human"
 
@@ -254,8 +255,11 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
         saga.outcome = NEEDS_HUMAN
     elif len(live) == len(STEPS):
         saga.outcome = COMPLETED
-    elif not live:
+    elif not live and any(entry.action in (COMPENSATE, TOMBSTONE) for entry in log):
         saga.outcome = UNDONE
+    elif not live:
+        # Its first step failed (or timed out and never committed): nothing to undo, so not "compensated".
+        saga.outcome = ABORTED
     else:
         saga.outcome = STUCK
     return saga
@@ -324,7 +328,7 @@ def simulate(
     half = _Windows()
     charged = _Windows()
     compensating = _Windows()
-    ended = {COMPLETED: [], UNDONE: [], STUCK: [], NEEDS_HUMAN: []}
+    ended = {COMPLETED: [], UNDONE: [], ABORTED: [], STUCK: [], NEEDS_HUMAN: []}
     counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED)}
     windows_so_far: list[tuple[int, int | None]] = []  # per saga: closed ms, and since when still open
     durations = {COMPLETED: 0, UNDONE: 0}
@@ -384,6 +388,7 @@ def simulate(
             "started": min(sagas, t_ms // ARRIVAL_MS + 1),
             "completed": bisect_right(ended[COMPLETED], t_ms),
             "compensated": bisect_right(ended[UNDONE], t_ms),
+            "aborted": bisect_right(ended[ABORTED], t_ms),
             "stuck": bisect_right(ended[STUCK], t_ms),
             "needs_human": bisect_right(ended[NEEDS_HUMAN], t_ms),
             "half_done": half.open_at(t_ms),
@@ -403,6 +408,7 @@ def simulate(
         "sagas_started": sagas,
         "sagas_completed": last["completed"],
         "sagas_compensated": last["compensated"],
+        "sagas_aborted": last["aborted"],
         "sagas_stuck_half_done": last["stuck"],
         "sagas_escalated_to_human": last["needs_human"],
         "sagas_left_half_done": last["half_done"],
@@ -433,7 +439,7 @@ def _sample_timeline(sample: dict[str, list[Saga]]) -> list[dict[str, Any]]:
     chosen: list[Saga] = []
     rank = 0
     while len(chosen) < SAMPLE_SAGAS and any(rank < len(sagas) for sagas in sample.values()):
-        for outcome in (STUCK, NEEDS_HUMAN, UNDONE, COMPLETED):
+        for outcome in (STUCK, NEEDS_HUMAN, UNDONE, COMPLETED, ABORTED):
             if rank < len(sample[outcome]) and len(chosen) < SAMPLE_SAGAS:
                 chosen.append(sample[outcome][rank])
         rank += 1
@@ -476,6 +482,12 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             summary["sagas_compensated"],
             True,
             "A step failed or timed out and nothing of the saga is left: every committed step was undone, newest first.",
+        ),
+        Check(
+            "Sagas that failed before committing anything",
+            summary.get("sagas_aborted", 0),
+            None,
+            "The first step failed, so there was nothing to undo: these are neither completed nor compensated.",
         ),
         Check(
             "Sagas stuck half done",
@@ -624,6 +636,7 @@ EXPERIMENT = Experiment(
                 Trace("started", "started", color="#2563eb"),
                 Trace("completed", "completed", color="#16a34a"),
                 Trace("compensated", "compensated", color="#0891b2", dash="dash"),
+                Trace("failed at the first step", "aborted", color="#64748b", dash="dot"),
                 Trace("stuck half done", "stuck", color="#dc2626", dash="dot"),
                 Trace("needs a human", "needs_human", color="#d97706", dash="dashdot"),
             ],
@@ -640,6 +653,7 @@ EXPERIMENT = Experiment(
         ("started", "Started"),
         ("completed", "Completed"),
         ("compensated", "Compensated"),
+        ("aborted", "Failed at the first step"),
         ("half_done", "Half done now"),
         ("charged_not_shipped", "Charged, not shipped"),
         ("stuck", "Stuck half done"),
