@@ -37,3 +37,8 @@ class SelfAssessmentForm(forms.Form):
 
     def item_fields(self):
         return [(item, self[f"item-{item['id']}"]) for item in self.rubric]
+
+
+class StartForm(forms.Form):
+    # One per rendered start button: a double click starts one session, not two.
+    start_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False)

@@ -75,9 +75,12 @@ class PracticeSession(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     score = models.PositiveIntegerField(null=True, blank=True)  # mean of the prompts' scores, when finished
+    # From the start form: a double-clicked or retried start yields one session.
+    start_key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["learner", "start_key"], name="one_session_per_start_key")]
 
     def __str__(self) -> str:
         return f"session {self.pk}: {self.script.slug} ({self.status})"

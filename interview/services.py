@@ -21,12 +21,18 @@ class SessionStateError(Exception):
     """The session is not in a state that allows this (e.g. saving a draft of a submitted answer)."""
 
 
-def practice_session_start(*, learner: Learner, script: InterviewScript, now: datetime | None = None) -> PracticeSession:
+def practice_session_start(*, learner: Learner, script: InterviewScript, now: datetime | None = None,
+                           start_key: str | None = None) -> PracticeSession:
+    """A new session of the script; the same start key again (a double click) returns the first one."""
     numbers = list(script.active_prompts().values_list("number", flat=True))
     if not numbers:
         raise SessionStateError("This script has no prompts.")
-    return PracticeSession.objects.create(learner=learner, script=script, prompt_numbers=numbers,
-                                          started_at=now or timezone.now())
+    try:
+        with transaction.atomic():
+            return PracticeSession.objects.create(learner=learner, script=script, prompt_numbers=numbers,
+                                                  started_at=now or timezone.now(), start_key=start_key or None)
+    except IntegrityError:
+        return PracticeSession.objects.get(learner=learner, start_key=start_key)
 
 
 def practice_session_current_number(session: PracticeSession) -> int | None:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
-from .forms import AnswerForm, DraftForm, SelfAssessmentForm
+from .forms import AnswerForm, DraftForm, SelfAssessmentForm, StartForm
 from .models import InterviewScript, PracticeSession, PromptAnswer
 from .report import assessment_rows, history, session_report
 from .scoring import evidence_parts, highlight_segments
@@ -67,6 +69,7 @@ def script_detail(request, slug: str):
         "minutes": sum(p.minutes for p in prompts),
         "lessons": Lesson.objects.filter(slug__in=script.topics),
         "sessions": PracticeSession.objects.filter(learner=learner, script=script) if learner else [],
+        "start_key": uuid.uuid4().hex,
     })
 
 
@@ -74,8 +77,13 @@ def script_detail(request, slug: str):
 def session_start(request, slug: str):
     """Start (or retry) a script: always a new session, so past attempts stay as they were."""
     script = get_object_or_404(InterviewScript, slug=slug, active=True)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        return render(request, "errors/error.html", {"code": 400, "title": "Start again",
+                      "message": "That start button was malformed. Reload the page and press it again."}, status=400)
     try:
-        session = practice_session_start(learner=learner_for_request(request), script=script)
+        session = practice_session_start(learner=learner_for_request(request), script=script,
+                                         start_key=form.cleaned_data["start_key"] or None)
     except SessionStateError:
         raise Http404("This script has no prompts") from None
     return redirect(session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import transaction
 
 from .models import Card, Learner
@@ -9,17 +11,27 @@ from .models import Card, Learner
 SESSION_KEY = "learner_id"
 
 
+def anonymous_key(request) -> str | None:
+    """A stable, unguessable key of this browser before it has a session: its CSRF secret, hashed."""
+    secret = request.META.get("CSRF_COOKIE")
+    return hashlib.sha256(f"learner:{secret}".encode()).hexdigest() if secret else None
+
+
 def learner_for_request(request, *, create: bool = True) -> Learner | None:
-    """The request's learner; with create=False, None when there is none yet."""
+    """The request's learner; with create=False, None when there is none yet (and nothing is written)."""
     if request.user.is_authenticated:
-        learner = Learner.objects.filter(user=request.user).first()
-        if learner is None and create:
-            learner = Learner.objects.create(user=request.user)
-        return learner
+        if create:
+            return Learner.objects.get_or_create(user=request.user)[0]  # race-safe: user is unique
+        return Learner.objects.filter(user=request.user).first()
     learner_id = request.session.get(SESSION_KEY)
     learner = Learner.objects.filter(id=learner_id, user=None).first() if learner_id else None
+    key = anonymous_key(request)
+    if learner is None and key:
+        learner = Learner.objects.filter(anonymous_key=key, user=None).first()
     if learner is None and create:
-        learner = Learner.objects.create()
+        # get_or_create on a unique key: two first answers sent at once make one learner.
+        learner = Learner.objects.get_or_create(anonymous_key=key)[0] if key else Learner.objects.create()
+    if learner is not None and create and request.session.get(SESSION_KEY) != learner.id:
         request.session[SESSION_KEY] = learner.id
     return learner
 
@@ -37,7 +49,8 @@ def learner_adopt_anonymous(*, user, anonymous_id: int | None) -> Learner:
         return own or Learner.objects.create(user=user)
     if own is None:
         anonymous.user = user
-        anonymous.save(update_fields=["user"])
+        anonymous.anonymous_key = None  # signed out later, this browser starts afresh
+        anonymous.save(update_fields=["user", "anonymous_key"])
         return anonymous
     # Everything that belongs to a learner moves over (attempts, interview
     # sessions, whatever an app adds later) — except cards, merged below.

@@ -64,6 +64,9 @@ class Learner(models.Model):
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    # An anonymous learner is found by a hash of the browser's CSRF secret (a cookie set
+    # on the first page, no database write): two first answers sent at once find one learner.
+    anonymous_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     interview_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,9 +80,12 @@ class Attempt(models.Model):
     answer = models.JSONField()
     correct = models.BooleanField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # One per rendered question form: the same answer posted again (double click, retry) counts once.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["learner", "idempotency_key"], name="one_attempt_per_key")]
 
 
 class Card(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 
@@ -16,11 +16,22 @@ SCHEDULER = Scheduler()
 
 
 @transaction.atomic
-def answer_record(*, learner: Learner, question: Question, answer, now: datetime | None = None) -> Result:
-    """Grade an answer, keep it, and schedule the question's next review."""
+def answer_record(*, learner: Learner, question: Question, answer, now: datetime | None = None,
+                  idempotency_key: str | None = None) -> Result:
+    """Grade an answer, keep it, and schedule the question's next review.
+
+    The same idempotency key again (a double click, a retried request) returns
+    the first answer's result and reviews nothing twice.
+    """
     now = now or datetime.now(timezone.utc)
     result = grade(question, answer)
-    Attempt.objects.create(learner=learner, question=question, answer=answer, correct=result.correct)
+    try:
+        with transaction.atomic():
+            Attempt.objects.create(learner=learner, question=question, answer=answer, correct=result.correct,
+                                   idempotency_key=idempotency_key or None)
+    except IntegrityError:
+        first = Attempt.objects.get(learner=learner, idempotency_key=idempotency_key)
+        return grade(first.question, first.answer)
     card = Card.objects.select_for_update().filter(learner=learner, question=question).first()
     memory = FsrsCard.from_dict(card.fsrs) if card else FsrsCard()
     memory, _ = SCHEDULER.review_card(memory, Rating.Good if result.correct else Rating.Again, review_datetime=now)

@@ -1,9 +1,12 @@
+import uuid
 from datetime import datetime, timezone
 
 from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,6 +47,7 @@ def _question_context(request, question, *, form=None, result=None, source="quiz
         "form": form or AnswerForm(question, learner.id if learner else 0),
         "result": result,
         "source": source,
+        "answer_key": uuid.uuid4().hex,
     }
 
 
@@ -60,6 +64,8 @@ def quiz(request, slug: str):
 
 class SourceForm(forms.Form):
     source = forms.ChoiceField(choices=[("quiz", "quiz"), ("review", "review")])
+    # One per rendered question: the same answer posted twice is recorded once.
+    answer_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False)
 
 
 @require_POST
@@ -75,7 +81,8 @@ def question_answer(request, key: str):
         context = _question_context(request, question, form=form, source=source_form.data.get("source", "quiz"))
         template = "lessons/quiz.html#question" if request.htmx else "lessons/question_page.html"
         return render(request, template, context, status=400)
-    result = answer_record(learner=learner, question=question, answer=form.answer)
+    result = answer_record(learner=learner, question=question, answer=form.answer,
+                           idempotency_key=source_form.cleaned_data["answer_key"] or None)
     source = source_form.cleaned_data["source"]
     if request.htmx:
         return render(request, "lessons/quiz.html#question",
@@ -191,10 +198,15 @@ def signup(request):
         form = UserCreationForm(request.POST)
         if form.is_valid():
             anonymous_id = request.session.get(SESSION_KEY)
-            user = form.save()
-            login(request, user)
-            learner_adopt_anonymous(user=user, anonymous_id=anonymous_id)
-            return redirect("lessons:progress")
+            try:
+                with transaction.atomic():
+                    user = form.save()
+            except IntegrityError:  # someone took the name between the check and the insert
+                form.add_error("username", User._meta.get_field("username").error_messages["unique"])
+            else:
+                login(request, user)
+                learner_adopt_anonymous(user=user, anonymous_id=anonymous_id)
+                return redirect("lessons:progress")
     else:
         form = UserCreationForm()
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -15,3 +15,61 @@ def run_collecting(experiment: Experiment, params: dict, seed: int = 7) -> tuple
     frames: list[dict] = []
     summary = experiment.run(params, seed, frames.append)
     return summary, frames
+
+
+class Visitor:
+    """One browser against a real server: keeps its cookies, sends the CSRF token like a form does."""
+
+    def __init__(self, base_url: str):
+        import http.cookiejar
+        import urllib.request
+
+        self.base_url = base_url
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects())
+
+    def get(self, path: str) -> tuple[int, str]:
+        return self._open(path, None)
+
+    def post(self, path: str, data: dict) -> tuple[int, str]:
+        from urllib.parse import urlencode
+
+        token = next((c.value for c in self.cookies if c.name == "csrftoken"), "")
+        return self._open(path, urlencode({"csrfmiddlewaretoken": token, **data}).encode())
+
+    def _open(self, path: str, body: bytes | None) -> tuple[int, str]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(self.base_url + path, data=body, headers={"Referer": self.base_url + path})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def _NoRedirects():
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None  # a 302 is an answer to look at, not to follow
+
+    return NoRedirects()
+
+
+def at_once(*calls):
+    """Run the calls in threads released together by a barrier; their results, in order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def released(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(released, calls))
