@@ -37,7 +37,7 @@ DEBUG = env_bool("DEBUG", False)
 
 DEV_SECRET_KEY = "insecure-development-key-never-use-in-production"
 # `make run` writes var/secret_key once (mode 0600); SECRET_KEY in the environment wins.
-SECRET_KEY_FILE = VAR_DIR / "secret_key"
+SECRET_KEY_FILE = Path(env("SECRET_KEY_FILE", str(VAR_DIR / "secret_key")))
 SECRET_KEY = env("SECRET_KEY") or (
     SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.exists() else DEV_SECRET_KEY if DEBUG else ""
 )
