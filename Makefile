@@ -6,11 +6,13 @@ WEB_PORT ?= 8000
 export PATH := $(abspath $(BIN)):$(PATH)
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test setup bench clean help
+.PHONY: run dev test setup bench clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    set everything up, then serve http://127.0.0.1:$(WEB_PORT) with a worker and Redis"
+	@echo "             (HOST=0.0.0.0 make run serves the local network and prints its address and QR code)"
+	@echo "make dev    the same with Django's autoreloading development server and DEBUG=1"
 	@echo "make test   set everything up, then run the whole test suite"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 
@@ -26,16 +28,25 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 var:
 	@mkdir -p var
 
-setup: $(VENV)/.installed | var
+# Generated once, readable only by its owner; settings.py reads it when SECRET_KEY is not set.
+var/secret_key: | var
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
+
+# Hashing and compressing static files takes seconds: redo it only when they change.
+STATIC_SOURCES := $(shell find static -type f 2>/dev/null)
+var/staticfiles/staticfiles.json: $(STATIC_SOURCES) $(VENV)/.installed | var/secret_key
+	$(BIN)/python manage.py collectstatic --noinput --clear -v0
+
+setup: $(VENV)/.installed | var var/secret_key
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py load_lessons
 	$(BIN)/python manage.py load_interview_scripts
 
-run: export DEBUG := $(or $(DEBUG),1)
-run: export WEB_PORT := $(WEB_PORT)
-run: setup
-	@echo "Consistency Lab: http://127.0.0.1:$(WEB_PORT)  (Ctrl-C stops the web server, the worker and the private Redis)"
-	$(BIN)/python scripts/with_redis.py -- $(BIN)/honcho start
+run: setup var/staticfiles/staticfiles.json
+	@$(BIN)/python scripts/serve.py
+
+dev: setup
+	@$(BIN)/python scripts/serve.py --dev
 
 # Tests never run in DEBUG and need a secret of the right shape; this one is for tests only.
 test: export SECRET_KEY := test-only-secret-key-not-for-any-deployment-0123456789
@@ -47,13 +58,12 @@ test: export CELERY_QUEUE := consistency-lab-$(TEST_ID)
 test: export REDIS_KEY_PREFIX := clab-$(TEST_ID):
 # Two cores, and many tests wait on a browser, a worker or a server: one more process than cores.
 TEST_PROCESSES ?= 3
-test: setup
+test: setup var/staticfiles/staticfiles.json
 	@bash scripts/ensure_chromium.sh
-	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python scripts/with_redis.py -- $(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 bench: export SECRET_KEY := bench-only-secret-key-not-for-any-deployment-0123456789
-bench: setup
+bench: setup var/staticfiles/staticfiles.json
 	$(BIN)/python scripts/with_redis.py -- $(BIN)/python scripts/bench.py
 
 clean:

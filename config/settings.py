@@ -36,7 +36,11 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 DEV_SECRET_KEY = "insecure-development-key-never-use-in-production"
-SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY if DEBUG else "")
+# `make run` writes var/secret_key once (mode 0600); SECRET_KEY in the environment wins.
+SECRET_KEY_FILE = Path(env("SECRET_KEY_FILE", str(VAR_DIR / "secret_key")))
+SECRET_KEY = env("SECRET_KEY") or (
+    SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.exists() else DEV_SECRET_KEY if DEBUG else ""
+)
 if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "DEBUG is off, so SECRET_KEY must be set to a random string of at least 32 characters, "
@@ -45,6 +49,8 @@ if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY == DEV_SECRET_KEY or SECRET
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# The address people type or scan to reach this server (`make run` sets it, with the LAN address under HOST=0.0.0.0).
+PUBLIC_URL = env("PUBLIC_URL", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

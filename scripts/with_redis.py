@@ -53,24 +53,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_private_redis() -> tuple[subprocess.Popen, str]:
+def private_redis_command(port: int) -> list[str]:
+    """A redis-server on loopback that keeps nothing on disk."""
     data_dir = ROOT / "var" / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [find_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(data_dir), "--loglevel", "warning", "--logfile", str(data_dir / "redis.log")],
-        # Its own session, so that Ctrl-C reaches the command first and Redis
-        # outlives it long enough for workers to shut down cleanly.
-        start_new_session=True,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
+    return [find_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+            "--dir", str(data_dir), "--loglevel", "warning", "--logfile", str(data_dir / "redis.log")]
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
     while not answers(url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            sys.exit(f"The private redis-server did not start on port {port}.")
+            sys.exit(f"The private redis-server at {url} did not start.")
         time.sleep(0.05)
+
+
+def start_private_redis() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    # Its own session, so that Ctrl-C reaches the command first and Redis
+    # outlives it long enough for workers to shut down cleanly.
+    process = subprocess.Popen(private_redis_command(port), start_new_session=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until_answers(url, process)
     return process, url
 
 

@@ -22,10 +22,16 @@ def _django_check(**env):
     )
 
 
-def test_it_refuses_to_start_with_debug_off_and_no_secret_key():
-    result = _django_check(DEBUG="0")
+def test_it_refuses_to_start_with_debug_off_and_no_secret_key(tmp_path):
+    result = _django_check(DEBUG="0", SECRET_KEY_FILE=str(tmp_path / "absent"))
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_reads_the_secret_key_that_make_run_generated(tmp_path):
+    (tmp_path / "secret_key").write_text("s" * 50 + "\n")
+    result = _django_check(DEBUG="0", SECRET_KEY_FILE=str(tmp_path / "secret_key"), ALLOWED_HOSTS="example.org")
+    assert result.returncode == 0, result.stderr
 
 
 def test_it_refuses_a_short_or_placeholder_secret_key():
