@@ -50,6 +50,11 @@ LARGEST = [
     ("saga", "orchestration", {"mode": "orchestration", "sagas": 100_000}),
     ("saga", "choreography", {"mode": "choreography", "sagas": 100_000}),
     ("reconciliation", "every 5 s", {"entities": 100_000, "operations": 100_000, "reconcile_every_s": 5}),
+    # 40,000 PBS write-then-read trials (80,000 operations) plus a 20,000-operation timeline.
+    ("quorums", "N=3, R=W=1, LNKD-DISK, strict", {"trials": 40_000, "operations": 20_000}),
+    ("quorums", "N=9, R=W=5, sloppy, 4 cut off", {"trials": 40_000, "operations": 20_000, "replicas": 9, "read_quorum": 5,
+                                                  "write_quorum": 5, "cut_off_replicas": 4, "quorum_mode": "sloppy",
+                                                  "keys": 100, "interval_ms": 1, "partition_ms": 10_000}),
 ]
 
 

@@ -47,3 +47,29 @@ def test_the_json_matches_a_direct_simulation(capsys):
 def test_bad_arguments_are_clear_errors(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("run_experiment", *args)
+
+
+@pytest.mark.parametrize("slug", sorted(__import__("playground.experiments", fromlist=["EXPERIMENTS"]).EXPERIMENTS))
+def test_every_experiment_runs_from_its_first_preset(capsys, slug):
+    from playground.experiments import get_experiment
+
+    experiment = get_experiment(slug)
+    name, preset = next(iter(experiment.presets.items()))
+    call_command("run_experiment", slug, "--preset", name, "--json")
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["preset"] == name
+    assert printed["params"] == json.loads(json.dumps(experiment.clean_params(preset.params)[0]))
+
+
+def test_set_overrides_the_preset_and_the_quorums_summary_carries_t_visibility(capsys):
+    call_command("run_experiment", "quorums", "--preset", "lnkd-disk", "--set", "read_quorum=2", "--json")
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["params"]["distribution"] == "lnkd-disk" and printed["params"]["read_quorum"] == 2
+    grid = printed["summary"]["t_visibility"]
+    assert [t for t, _ in grid] == [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
+    assert all(0 <= p <= 1 for _, p in grid)
+
+
+def test_an_unknown_preset_is_a_clear_error_naming_the_known_ones():
+    with pytest.raises(CommandError, match="unknown preset of quorums; known: dynamo-strict"):
+        call_command("run_experiment", "quorums", "--preset", "nope")

@@ -11,15 +11,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug", help=f"one of: {', '.join(EXPERIMENTS)}")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--preset", metavar="NAME", help="start from one of the experiment's named presets")
         parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                            help="override a parameter; repeatable")
+                            help="override a parameter (after the preset); repeatable")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the summary as JSON")
 
-    def handle(self, *args, slug, seed, overrides, as_json, **options):
+    def handle(self, *args, slug, seed, preset, overrides, as_json, **options):
         experiment = get_experiment(slug)
         if experiment is None:
             raise CommandError(f"unknown experiment {slug!r}; choose one of: {', '.join(EXPERIMENTS)}")
         raw = {}
+        if preset is not None:
+            if preset not in experiment.presets:
+                raise CommandError(f"--preset {preset}: unknown preset of {slug}; known: {', '.join(experiment.presets)}")
+            raw.update(experiment.presets[preset].params)
         for item in overrides:
             name, sep, value = item.partition("=")
             if not sep:
@@ -35,7 +40,10 @@ class Command(BaseCommand):
         frames: list[dict] = []
         summary = experiment.run(params, seed, frames.append)
         if as_json:
-            self.stdout.write(_dumps({"experiment": slug, "seed": seed, "params": params, "summary": summary}))
+            output = {"experiment": slug, "seed": seed, "params": params, "summary": summary}
+            if preset is not None:
+                output["preset"] = preset
+            self.stdout.write(_dumps(output))
             return
         self.stdout.write(f"{experiment.title} (seed {seed}, {len(frames)} frames)")
         for check in experiment.verdict(summary):
