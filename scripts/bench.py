@@ -50,6 +50,10 @@ LARGEST = [
     ("saga", "orchestration", {"mode": "orchestration", "sagas": 100_000}),
     ("saga", "choreography", {"mode": "choreography", "sagas": 100_000}),
     ("reconciliation", "every 5 s", {"entities": 100_000, "operations": 100_000, "reconcile_every_s": 5}),
+    ("consistency-models", "eventual, checker fails fast", {"operations": 100_000}),
+    ("consistency-models", "every guarantee, quorum reads, checker passes", {
+        "operations": 100_000, "read_your_writes": True, "monotonic_reads": True, "monotonic_writes": True,
+        "consistent_prefix": True, "bounded_staleness": True, "linearizable": "quorum"}),
 ]
 
 
