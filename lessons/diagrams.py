@@ -211,6 +211,8 @@ def parse_sequence(source: str) -> Diagram:
 # --------------------------------------------------------------------------
 
 FONT_SIZE = 13
+# Focusable, because on a phone the figure scrolls sideways and a keyboard must reach it.
+FIGURE_OPEN = '<figure class="diagram" tabindex="0" role="group" aria-label="Diagram; on a narrow screen it scrolls sideways">'
 TITLE_SIZE = 15
 MARGIN = 16
 TITLE_H = 30
@@ -609,8 +611,9 @@ def render(diagram: Diagram, uid: str = "seq") -> str:
         xmlns="http://www.w3.org/2000/svg",
         class_="seq-diagram",
         viewBox=f"0 0 {_num(width)} {_num(height)}",
-        width="100%",
-        style=f"max-width: {_num(width)}px; height: auto;",
+        # Its natural size: app.css shrinks it to fit a wide screen and, on a phone,
+        # keeps it legible and lets its figure scroll sideways.
+        width=_num(width),
         role="img",
         aria_labelledby=f"{uid}-title",
         aria_describedby=f"{uid}-desc",
@@ -670,7 +673,7 @@ class SequenceDiagramPreprocessor(Preprocessor):
                 # Report positions in the Markdown document, not the block.
                 line = first_line + err.line - 1 if err.line is not None else first_line - 1
                 raise DiagramError(f"sequence diagram: {err.reason}", line) from err
-            placeholder = self.md.htmlStash.store(f'<figure class="diagram">{svg}</figure>')
+            placeholder = self.md.htmlStash.store(f"{FIGURE_OPEN}{svg}</figure>")
             # Blank lines make the placeholder its own block, even when the
             # fence directly follows a paragraph.
             out.append(text[pos : m.start()])

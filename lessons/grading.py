@@ -1,8 +1,9 @@
 """Answer forms and grading for quiz questions; plain logic, no HTTP.
 
-Choices are shown in a per-learner shuffled order (so the right answer is
-not always first) but submitted by their index in the file, so grading
-never depends on the order a learner saw.
+Choices are shown in a shuffled order (so the right answer is not always
+first) that depends only on the question, so a choice never moves between
+showing a question and showing its result, whoever answers; they are
+submitted by their index in the file, so grading never depends on that order.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from django import forms
 from .models import Question
 
 
-def display_order(question: Question, learner_id: int, count: int) -> list[int]:
-    seed = int.from_bytes(hashlib.sha256(f"{question.key}:{learner_id}".encode()).digest()[:8], "big")
+def display_order(question: Question, count: int) -> list[int]:
+    seed = int.from_bytes(hashlib.sha256(question.key.encode()).digest()[:8], "big")
     order = list(range(count))
     random.Random(seed).shuffle(order)
     if count > 1 and order == list(range(count)):
@@ -29,13 +30,16 @@ def display_order(question: Question, learner_id: int, count: int) -> list[int]:
 class AnswerForm(forms.Form):
     """Built for one question; its cleaned `answer` is what grade() takes."""
 
-    def __init__(self, question: Question, learner_id: int, *args, **kwargs):
+    def __init__(self, question: Question, *args, **kwargs):
+        # A quiz page holds many of these forms: ids must name the question, or a
+        # label's for= would point at the first question's option.
+        kwargs.setdefault("auto_id", f"id_{question.key}_%s")
         super().__init__(*args, **kwargs)
         self.question = question
         kind = question.kind
         if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
             texts = [choice["text"] for choice in question.data["choices"]]
-            choices = [(str(i), texts[i]) for i in display_order(question, learner_id, len(texts))]
+            choices = [(str(i), texts[i]) for i in display_order(question, len(texts))]
             if kind == Question.Kind.SINGLE:
                 self.fields["choice"] = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, label="")
             else:
@@ -46,11 +50,17 @@ class AnswerForm(forms.Form):
         elif kind == Question.Kind.ORDERING:
             items = question.data["items"]
             positions = [("", "—")] + [(str(p), str(p)) for p in range(1, len(items) + 1)]
-            for i in display_order(question, learner_id, len(items)):
+            for i in display_order(question, len(items)):
                 self.fields[f"position_{i}"] = forms.ChoiceField(choices=positions, label=items[i])
         else:
             unit = question.data.get("unit")
             self.fields["number"] = forms.FloatField(label=f"Your answer{f' ({unit})' if unit else ''}")
+
+    @property
+    def correct_values(self) -> set[str]:
+        """The submitted values of the right choices, to mark them once answered."""
+        choices = self.question.data.get("choices", [])
+        return {str(i) for i, choice in enumerate(choices) if choice["correct"]}
 
     def clean(self):
         cleaned = super().clean()

@@ -8,7 +8,7 @@ from .diagrams import SequenceDiagramExtension
 def render_markdown(text: str) -> str:
     """Render lesson Markdown. Lesson files are trusted content written by us;
     learner-written text never goes through here."""
-    return markdown.markdown(
+    html = markdown.markdown(
         text,
         extensions=[
             SequenceDiagramExtension(),
@@ -26,3 +26,8 @@ def render_markdown(text: str) -> str:
         },
         output_format="html",
     )
+    # Code and tables scroll sideways on a phone; a keyboard user must be able to
+    # reach (focus) a region to scroll it.
+    html = html.replace('<div class="codehilite">', '<div class="codehilite" tabindex="0" role="group" aria-label="Code">')
+    return html.replace("<table>", '<div class="table-scroll" tabindex="0" role="group" aria-label="Table"><table>').replace(
+        "</table>", "</table></div>")

@@ -82,7 +82,9 @@ class TopicMastery:
     questions: int
     seen: int
     correct_last: int  # questions whose latest attempt was right
-    recall: float  # mean FSRS probability of recalling a seen question now
+    # Mean over seen questions of the FSRS probability of recalling each now; a question
+    # answered wrong last time or due for review counts as 0: it is not known now.
+    recall: float
     due: int
     # Share of the topic's questions answered right last time and recalled now
     # (FSRS retrievability); unseen and wrongly answered questions count as 0.
@@ -105,10 +107,12 @@ def mastery_by_topic(learner: Learner | None, now: datetime | None = None) -> li
         seen = cards.get(lesson.id, [])
         recall = {card.question_id: retrievability(card, now) for card in seen}
         known = sum(r for question_id, r in recall.items() if latest.get(question_id))
+        recalled_now = sum(retrievability(card, now) for card in seen
+                           if latest.get(card.question_id) and card.due > now)
         rows.append(TopicMastery(
             lesson=lesson, questions=total, seen=len(seen),
             correct_last=sum(latest.get(card.question_id, False) for card in seen),
-            recall=round(sum(recall.values()) / len(seen), 3) if seen else 0.0,
+            recall=round(recalled_now / len(seen), 3) if seen else 0.0,
             due=sum(card.due <= now for card in seen),
             mastery=round(known / total, 3) if total else 0.0,
         ))
@@ -124,3 +128,29 @@ def interview_days_left(learner: Learner, today: date) -> int | None:
     if learner.interview_date is None:
         return None
     return (learner.interview_date - today).days
+
+
+@dataclass(frozen=True)
+class QuizSummary:
+    total: int
+    answered: int
+    right: int  # questions whose latest answer was right
+    to_review: list[Question]  # answered, and wrong last time
+    next_lesson: Lesson | None
+
+
+def quiz_summary(learner: Learner | None, lesson: Lesson) -> QuizSummary:
+    """Where a learner stands on one lesson's quiz: their latest answer to each question."""
+    questions = list(lesson.questions.filter(active=True))
+    latest: dict[int, bool] = {}
+    if learner is not None:
+        attempts = Attempt.objects.filter(learner=learner, question__in=questions).order_by("created_at", "id")
+        for attempt in attempts:
+            latest[attempt.question_id] = attempt.correct
+    return QuizSummary(
+        total=len(questions),
+        answered=len(latest),
+        right=sum(latest.values()),
+        to_review=[q for q in questions if latest.get(q.id) is False],
+        next_lesson=Lesson.objects.filter(order__gt=lesson.order).order_by("order", "slug").first(),
+    )

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,14 +20,18 @@ from .export import questions_to_apkg, questions_to_csv
 from .grading import AnswerForm
 from .learners import SESSION_KEY, learner_adopt_anonymous, learner_for_request
 from .models import Lesson, Question
-from .review import answer_record, interview_days_left, mastery_by_topic, next_due, review_queue
+from .review import answer_record, interview_days_left, mastery_by_topic, next_due, quiz_summary, review_queue
 
 
 @require_GET
 def catalogue(request):
-    lessons = list(Lesson.objects.annotate(question_count=Count("questions", filter=Q(questions__active=True))))
+    # An aggregate drops Meta.ordering, hence the explicit order_by.
+    lessons = list(Lesson.objects.annotate(question_count=Count("questions", filter=Q(questions__active=True)))
+                   .order_by("order", "slug"))
+    mastery = {row.lesson.id: row for row in mastery_by_topic(learner_for_request(request, create=False))}
     for lesson in lessons:
         lesson.experiment = get_experiment(lesson.experiment_slug)
+        lesson.progress = mastery.get(lesson.id)
     return render(request, "lessons/catalogue.html", {"lessons": lessons})
 
 
@@ -41,10 +46,9 @@ def lesson_detail(request, slug: str):
 
 
 def _question_context(request, question, *, form=None, result=None, source="quiz"):
-    learner = learner_for_request(request, create=False)
     return {
         "question": question,
-        "form": form or AnswerForm(question, learner.id if learner else 0),
+        "form": form or AnswerForm(question),
         "result": result,
         "source": source,
         "answer_key": uuid.uuid4().hex,
@@ -59,7 +63,13 @@ def quiz(request, slug: str):
         _question_context(request, q, result=answered if answered and answered["question"] == q else None)
         for q in lesson.questions.filter(active=True)
     ]
-    return render(request, "lessons/quiz.html", {"lesson": lesson, "questions": questions})
+    return render(request, "lessons/quiz.html", {"lesson": lesson, "questions": questions,
+                                                 **_summary_context(request, lesson)})
+
+
+def _summary_context(request, lesson: Lesson) -> dict:
+    return {"lesson": lesson, "summary": quiz_summary(learner_for_request(request, create=False), lesson),
+            "experiment": get_experiment(lesson.experiment_slug)}
 
 
 class SourceForm(forms.Form):
@@ -75,7 +85,7 @@ def question_answer(request, key: str):
     question = get_object_or_404(Question, key=key, active=True)
     source_form = SourceForm(request.POST)
     learner = learner_for_request(request)
-    form = AnswerForm(question, learner.id, request.POST)
+    form = AnswerForm(question, request.POST)
     if not source_form.is_valid() or not form.is_valid():
         # Only a tampered or blank submission gets here: the form offers nothing else.
         context = _question_context(request, question, form=form, source=source_form.data.get("source", "quiz"))
@@ -85,8 +95,17 @@ def question_answer(request, key: str):
                            idempotency_key=source_form.cleaned_data["answer_key"] or None)
     source = source_form.cleaned_data["source"]
     if request.htmx:
-        return render(request, "lessons/quiz.html#question",
-                      _question_context(request, question, form=form, result=result, source=source))
+        # Out of band, the part of the page that counts answers follows this one.
+        if source == "review":
+            extra = render_to_string("lessons/review.html#queue-count",
+                                     {"queue": review_queue(learner), "oob": True}, request)
+        else:
+            extra = render_to_string("lessons/quiz.html#summary",
+                                     {**_summary_context(request, question.lesson), "oob": True}, request)
+        response = render(request, "lessons/quiz.html#question",
+                          _question_context(request, question, form=form, result=result, source=source))
+        response.content += extra.encode()
+        return response
     request.session["last_result"] = {"key": key, "correct": result.correct, "expected": result.expected}
     if source == "review":
         return redirect(reverse("lessons:review") + f"?answered={key}")
@@ -94,7 +113,8 @@ def question_answer(request, key: str):
 
 
 class InterviewDateForm(forms.Form):
-    interview_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    # A date input only shows a value written as ISO YYYY-MM-DD, whatever the locale.
+    interview_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                      help_text="The queue makes sure every topic you have practised comes up before it.")
 
     def clean_interview_date(self):
@@ -155,7 +175,7 @@ def progress(request):
             "marker": {"color": "#2563eb"}, "hovertemplate": "%{y}: %{x}%<extra></extra>",
         }],
         "layout": {
-            "title": {"text": "Mastery per topic (% of its questions you would recall now)"},
+            "title": {"text": "Mastery per topic (%)"},
             "xaxis": {"range": [0, 100], "title": {"text": "mastery (%)"}},
             "yaxis": {"autorange": "reversed", "automargin": True},
             "margin": {"t": 48, "r": 16, "b": 48, "l": 16}, "height": 80 + 28 * len(rows),

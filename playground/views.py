@@ -11,8 +11,10 @@ from lessons.models import Lesson
 
 from . import live
 from .experiments import get_experiment
+from .experiments.base import LIVE
 from .forms import FramesCursorForm, RunRequestForm
 from .models import ExperimentRun
+from .predictions import prediction_outcome, prediction_record, why_sentence
 from .services import experiment_run_create, run_cancel
 
 RUNS_PER_MINUTE = 20
@@ -71,7 +73,12 @@ def experiment_detail(request, slug: str):
         recent_runs = ExperimentRun.objects.filter(
             experiment_slug=experiment.slug, owner_session=request.session.session_key
         )[:10]
+    errors = {**params_form.errors, **run_form.errors} if request.method == "POST" else {}
     return render(request, "playground/experiment_detail.html", {
+        "missing_prediction": "prediction" in run_form.errors and not run_form.data.get("prediction"),
+        "error_fields": [(params_form.fields.get(name) or run_form.fields[name]).label or name for name in errors
+                         if name != "__all__" and name != "prediction"],
+        "predictions": prediction_record(recent_runs, experiment.prediction.summary_key) if experiment.prediction else None,
         "experiment": experiment,
         "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
         "params_form": params_form,
@@ -91,26 +98,31 @@ def run_detail(request, run_id):
         **_status_context(request, run),
         "figures": experiment.figures(run.frames, run.params),
         "params": experiment.describe_params(run.params),
-        "compare_with": _compare_candidates(request, run),
     })
 
 
 def _status_context(request, run: ExperimentRun) -> dict:
     experiment = run.experiment
+    verdict = experiment.verdict(run.summary) if run.summary else None
     headline = None
     if run.summary and experiment.prediction:
+        actual = run.summary.get(experiment.prediction.summary_key)
         headline = {
             "question": experiment.prediction.question,
-            "actual": run.summary.get(experiment.prediction.summary_key),
+            "actual": actual,
             "predicted": run.prediction,
+            "outcome": prediction_outcome(run.prediction, actual),
+            "why": why_sentence(verdict, actual),
         }
     return {
         "run": run,
         "experiment": experiment,
-        "table": experiment.table(run.frames) if run.is_final else None,
-        "verdict": experiment.verdict(run.summary) if run.summary else None,
+        "table": experiment.table(run.frames) if run.is_final and run.frames else None,
+        "verdict": verdict,
         "headline": headline,
         "can_cancel": not run.is_final and run.is_owned_by(request),
+        "owned": run.is_owned_by(request),
+        "compare_with": _compare_candidates(request, run),
         "summary_figures": [
             {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
             for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
@@ -122,10 +134,25 @@ def _compare_candidates(request, run: ExperimentRun):
     """Other finished runs of the same experiment that this visitor started."""
     if not run.is_final or not request.session.session_key:
         return []
-    return ExperimentRun.objects.filter(
+    candidates = ExperimentRun.objects.filter(
         experiment_slug=run.experiment_slug, owner_session=request.session.session_key,
         status=ExperimentRun.Status.SUCCEEDED,
-    ).exclude(id=run.id)[:20]
+    ).exclude(id=run.id).only("id", "params", "seed", "created_at")[:50]
+    # Runs with the same parameters and seed are the same run (simulations are deterministic):
+    # offer the newest of each once, and none that repeats this one.
+    seen = {_run_identity(run)}
+    unique = []
+    for other in candidates:
+        if _run_identity(other) not in seen:
+            seen.add(_run_identity(other))
+            unique.append(other)
+    return unique[:20]
+
+
+def _run_identity(run: ExperimentRun) -> tuple:
+    if run.params.get("engine") == LIVE:  # real processes: no two live runs are the same
+        return (run.id,)
+    return run.seed, tuple(sorted((k, str(v)) for k, v in run.params.items()))
 
 
 @require_GET
@@ -209,8 +236,12 @@ def run_frames(request, run_id):
 
 def _progress(run: ExperimentRun, new_frames: list[dict]) -> dict:
     """How far along a live run is, and a naive ETA from the rate so far."""
-    if run.is_final:
+    if run.status == ExperimentRun.Status.SUCCEEDED:
         return {"progress": 1.0, "eta_seconds": 0}
+    if run.is_final:  # cancelled or failed: as far as it got, not a full bar
+        last = run.frames[-1] if run.frames else None
+        done = max(0.0, min(1.0, run.experiment.progress(run.params, last))) if last else 0.0
+        return {"progress": round(done, 3), "eta_seconds": None}
     if not new_frames or not run.started_at:
         return {"progress": None, "eta_seconds": None}
     done = max(0.0, min(1.0, run.experiment.progress(run.params, new_frames[-1])))

@@ -336,7 +336,7 @@ def test_history_charts_score_per_topic_with_a_table_of_the_same_numbers(alice, 
     response = alice.get("/interview/history/")
     html = response.content.decode()
     figure = response.context["figure"]
-    assert 'id="history-chart"' in html and 'id="history-figure"' in html and "plotly.min" in html
+    assert 'id="history-chart"' in html and 'id="history-figure"' in html and "plotly-basic.min" in html
     titles = dict(Lesson.objects.filter(slug__in=script.topics).values_list("slug", "title"))
     assert {trace["name"] for trace in figure["data"]} == set(titles.values())
     assert figure["layout"]["xaxis"]["categoryarray"] == [figure["data"][0]["x"][0]]

@@ -91,7 +91,7 @@ def test_the_catalogue_says_how_to_load_lessons_when_there_are_none(client):
 @pytest.mark.django_db
 def test_the_lesson_page_renders_markdown_diagram_code_and_experiment_link(client, lessons_loaded):
     html = client.get("/lessons/dual-write/").content.decode()
-    assert '<figure class="diagram"><svg' in html
+    assert '<figure class="diagram" tabindex="0"' in html and '<svg' in html  # focusable: it scrolls on a phone
     assert 'class="codehilite"' in html
     assert "<h2" in html and "Common misconceptions" in html
     assert 'href="/experiments/dual-write/"' in html

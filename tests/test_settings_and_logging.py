@@ -107,7 +107,7 @@ def test_static_files_are_hashed_and_served_compressed(client):
     assert "immutable" in response["Cache-Control"]
 
 
-def test_plotly_is_served_from_the_installed_package_not_a_cdn(client):
-    response = client.get(static("plotly/plotly.min.js"))
+def test_plotly_is_the_vendored_basic_bundle_not_a_cdn(client):
+    response = client.get(static("vendor/plotly/plotly-basic.min.js"))
     assert response.status_code == 200
-    assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
+    assert b"plotly.js (basic - minified) v4.1.1" in b"".join(response.streaming_content)[:2000]

@@ -46,6 +46,11 @@ class Chart:
     x_title: str
     y_title: str
     traces: list[Trace]
+    # Parameters a run must have for this chart to mean anything, e.g. {"mode": "flaky-dependency"}.
+    only_when: dict[str, Any] = field(default_factory=dict)
+
+    def applies(self, params: dict[str, Any]) -> bool:
+        return all(params.get(name) == value for name, value in self.only_when.items())
 
     def to_figure(self, frames: list[Frame], shapes: list[dict] | None = None) -> dict:
         """A Plotly figure dict (data + layout) holding these frames."""
@@ -63,7 +68,7 @@ class Chart:
                 for trace in self.traces
             ],
             "layout": {
-                "title": {"text": self.title},
+                "title": {"text": self.title, "font": {"size": 15}},
                 "xaxis": {"title": {"text": self.x_title}, "rangemode": "tozero"},
                 "yaxis": {"title": {"text": self.y_title}, "rangemode": "tozero"},
                 "legend": {"orientation": "h", "y": -0.25},
@@ -138,12 +143,15 @@ class Experiment:
 
     def figures(self, frames: list[Frame], params: dict[str, Any]) -> list[dict]:
         shapes = self.shapes(params)
-        return [chart.to_figure(downsample(frames, MAX_POINTS_PER_TRACE), shapes) for chart in self.charts]
+        sampled = downsample(frames, MAX_POINTS_PER_TRACE)
+        return [chart.to_figure(sampled, shapes) for chart in self.charts if chart.applies(params)]
 
     def compare_figures(self, runs: list[tuple[str, Any]]) -> list[dict]:
         """Each chart with the traces of several runs overlaid: run A solid, run B dashed."""
         figures = []
         for chart in self.charts:
+            if not any(chart.applies(run.params) for _, run in runs):
+                continue
             data = []
             for index, (label, run) in enumerate(runs):
                 frames = downsample(run.frames, MAX_POINTS_PER_TRACE)
@@ -160,7 +168,8 @@ class Experiment:
     def describe_params(self, params: dict[str, Any]) -> list[tuple[str, Any]]:
         """(label, value) pairs for people, in the form's order."""
         fields = self.form_class.base_fields
-        return [(fields[name].label or name.replace("_", " ").capitalize(), params[name]) for name in fields if name in params]
+        return [(fields[name].label or name.replace("_", " ").capitalize(), params[name]) for name in fields
+                if name in params and field_applies(self.form_class, name, params)]
 
     def table(self, frames: list[Frame], max_rows: int = 25) -> dict:
         """The charts' numbers as a table for screen readers, sampled to max_rows."""
@@ -172,6 +181,19 @@ class Experiment:
 
 
 MAX_POINTS_PER_TRACE = 5000
+
+
+# A form may say which of its fields apply only to one scenario, as a class attribute
+# `show_when = {"field": ("mode", "flaky-dependency")}`: the page hides the others.
+def field_applies(form_class: type[forms.Form], name: str, params: dict[str, Any]) -> bool:
+    condition = getattr(form_class, "show_when", {}).get(name)
+    return condition is None or params.get(condition[0]) == condition[1]
+
+
+def mark_conditional_fields(form: forms.Form) -> None:
+    """Put each field's show_when on its widget, for static/js/experiment_form.js to read."""
+    for name, (other, value) in getattr(form, "show_when", {}).items():
+        form.fields[name].widget.attrs.update({"data-show-when": other, "data-show-value": value})
 
 
 def downsample(frames: list[Frame], limit: int) -> list[Frame]:

@@ -379,7 +379,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Redeliveries",
             summary["redeliveries"],
-            True,
+            None,
             "Crashes before the ack, broker duplicates and late copies make these certain; "
             "they are harmless only to an idempotent handler.",
         ),

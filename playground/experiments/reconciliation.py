@@ -446,13 +446,13 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Repairs made",
             summary["repairs"],
-            True,
+            None,
             "Each repair is drift that got through lost, mis-applied, duplicated or reordered events (or a false positive).",
         ),
         Check(
             "Average time a product stayed wrong (ms)",
             summary["average_drift_lifetime_ms"],
-            True,
+            None,
             "Reconciling more often does not make drift rarer, it makes it shorter-lived.",
         ),
     ]

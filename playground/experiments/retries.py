@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from django import forms
 
-from .base import Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace
+from .base import Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields
 
 CONTENTION = "contention"
 FLAKY = "flaky-dependency"
@@ -494,7 +494,7 @@ def _contention_verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Refused writes",
             summary["failed_calls"],
-            True,
+            None,
             "Each refused write was wasted work for the database: it had to be read, checked and rejected.",
         ),
     ]
@@ -525,13 +525,13 @@ def _flaky_verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Calls per successful request",
             amplification,
-            True,
+            None,
             "Every retry is extra load, sent exactly when the dependency is struggling.",
         ),
         Check(
             "Peak calls in one 10 ms tick",
             summary["peak_calls_per_10ms"],
-            True,
+            None,
             f"The dependency serves {summary['capacity_per_10ms']} per tick; a herd of synchronized retries "
             "far above that is refused, and comes back again.",
         ),
@@ -602,6 +602,18 @@ class RetriesForm(forms.Form):
         help_text="After the outage, once traffic has settled, re-submit the DLQ at the dependency's capacity.",
     )
 
+    show_when = {
+        "clients": ("mode", CONTENTION),
+        **{name: ("mode", FLAKY) for name in (
+            "requests", "request_rate", "capacity", "outage_start_ms", "outage_ms", "max_attempts",
+            "dead_letter_queue", "redrive",
+        )},
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_conditional_fields(self)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         base, cap = cleaned.get("base_ms"), cleaned.get("cap_ms")
@@ -669,6 +681,7 @@ EXPERIMENT = Experiment(
                 Trace("in the dead-letter queue", "dlq", color="#d97706"),
                 Trace("lost (no DLQ)", "lost", color="#9333ea", dash="dash"),
             ],
+            only_when={"mode": FLAKY},
         ),
     ],
     verdict=verdict,

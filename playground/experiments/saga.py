@@ -474,13 +474,13 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Sagas completed (T1…Tn)",
             summary["sagas_completed"],
-            True,
+            None,
             "Order, payment, inventory and shipping all committed.",
         ),
         Check(
             "Sagas compensated (T1…Tj, Cj…C1)",
             summary["sagas_compensated"],
-            True,
+            None,
             "A step failed or timed out and nothing of the saga is left: every committed step was undone, newest first.",
         ),
         Check(
@@ -503,7 +503,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Sagas escalated to a human",
             summary["sagas_escalated_to_human"],
-            True,
+            None,
             "A compensation still failed after its last retry, so its saga went to a person's queue: "
             "half done until someone acts, but counted and visible, never silently dropped.",
         ),
@@ -523,7 +523,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         Check(
             "Mean inconsistency window (ms)",
             summary["mean_inconsistency_window_ms"],
-            True,
+            None,
             "Even a saga that completes is visibly half done while it runs: sagas are atomic in outcome, not isolated.",
         ),
     ]

@@ -1,27 +1,42 @@
 // Draws a run's charts and, while the run is live, appends the frames the
 // worker emits: the browser polls a cursor endpoint and extends each trace.
-// A finished run can be replayed frame by frame with a slider.
+// Plotly loads async: polling (and the progress bar) start at once, and frames that
+// arrive before Plotly has parsed wait in `pending` until the charts are drawn.
+// A finished run can be replayed frame by frame with a slider, including a run
+// that finishes while it is watched (htmx swaps the replay controls in).
 (function () {
   "use strict";
   var root = document.querySelector("[data-run-chart]");
-  if (!root || !window.Plotly) return;
+  if (!root) return;
   var figures = JSON.parse(document.getElementById("run-figures").textContent);
   var cursor = parseInt(root.dataset.cursor, 10) || 0;
   var note = root.querySelector("[data-live-note]");
   var bar = document.querySelector("[data-progress]");
   var eta = document.querySelector("[data-eta]");
-  var config = { responsive: true, displaylogo: false };
+  var config = { responsive: true, displaylogo: false, displayModeBar: "hover" };
+  var drawn = false, pending = [];
   // The full series of each trace, kept for the replay slider.
   var full = figures.map(function (figure) {
     return figure.data.map(function (trace) { return { x: trace.x.slice(), y: trace.y.slice() }; });
   });
 
-  figures.forEach(function (figure, i) {
-    Plotly.newPlot("chart-" + i, figure.data, figure.layout, config);
-  });
-  root.dataset.points = String(cursor);
+  function whenPlotly(callback) {
+    if (window.Plotly) return callback();
+    var script = document.querySelector("script[data-plotly]");
+    if (script) script.addEventListener("load", callback);
+  }
 
-  function extend(frames) {
+  function draw() {
+    figures.forEach(function (figure, i) {
+      Plotly.newPlot("chart-" + i, figure.data, figure.layout, config);
+    });
+    drawn = true;
+    if (pending.length) { plot(pending); pending = []; }
+    root.dataset.points = String(cursor);
+    root.dataset.drawn = "true";
+  }
+
+  function plot(frames) {
     figures.forEach(function (figure, i) {
       var update = { x: [], y: [] };
       figure.data.forEach(function (trace) {
@@ -32,11 +47,22 @@
     });
   }
 
+  function extend(frames) {
+    figures.forEach(function (figure, i) {
+      figure.data.forEach(function (trace, j) {
+        frames.forEach(function (f) { full[i][j].x.push(f[trace.meta.x]); full[i][j].y.push(f[trace.meta.y]); });
+      });
+    });
+    if (drawn) plot(frames); else pending = pending.concat(frames);
+  }
+
   function showProgress(body) {
     if (!bar || body.progress === null || body.progress === undefined) return;
     bar.value = body.progress;
-    eta.textContent = Math.round(body.progress * 100) + "%" +
-      (body.eta_seconds ? " · about " + Math.ceil(body.eta_seconds) + " s left" : "");
+    var percent = Math.round(body.progress * 100) + "%";
+    if (body.status === "cancelled") eta.textContent = "Cancelled at " + percent;
+    else if (body.status === "failed") eta.textContent = "Failed at " + percent;
+    else eta.textContent = percent + (body.eta_seconds ? " · about " + Math.ceil(body.eta_seconds) + " s left" : "");
   }
 
   function poll() {
@@ -46,7 +72,7 @@
         if (body.frames.length) {
           extend(body.frames);
           cursor = body.next;
-          root.dataset.points = String(cursor);
+          if (drawn) root.dataset.points = String(cursor);
         }
         showProgress(body);
         note.textContent = body.error || "";
@@ -65,7 +91,8 @@
 
   function setupReplay() {
     var replay = document.querySelector("[data-replay]");
-    if (!replay) return;
+    if (!replay || replay.dataset.ready || !drawn) return;
+    replay.dataset.ready = "true";
     var slider = replay.querySelector("[data-replay-slider]");
     var readout = replay.querySelector("[data-replay-readout]");
     function show(count) {
@@ -74,6 +101,7 @@
         var ys = full[i].map(function (s) { return s.y.slice(0, count); });
         Plotly.restyle("chart-" + i, { x: xs, y: ys });
       });
+      if (!figures.length) return;
       var last = figures[0].data.map(function (trace, j) {
         return trace.name + ": " + full[0][j].y[count - 1];
       });
@@ -90,6 +118,8 @@
     });
   }
 
+  // The status panel is swapped in by htmx; once final it brings the replay controls.
+  document.body.addEventListener("htmx:afterSettle", setupReplay);
   if (root.dataset.final !== "true") poll();
-  else setupReplay();
+  whenPlotly(function () { draw(); setupReplay(); });
 })();
