@@ -119,7 +119,10 @@ def test_make_run_serves_production_pages_survives_its_worker_and_stops_on_every
         for sig, (process, _, _) in runs.items():
             os.killpg(process.pid, sig)
         for sig, (process, _, output) in runs.items():
-            process.wait(timeout=60)
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"make run did not stop on {sig!r}; still running: {_alive(parts[sig])}\n{output.read_text()[-3000:]}")
             printed = output.read_text()
             assert "Error 130" not in printed and "*** [" not in printed, (sig, printed[-2000:])
             assert _alive(parts[sig]) == [], sig
