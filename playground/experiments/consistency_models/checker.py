@@ -18,8 +18,8 @@ P-compositionality (Herlihy & Wing's locality): a history of several keys is
 linearizable exactly when each key's sub-history is, so `check_keys` checks
 keys one by one.
 
-Writes must write distinct values (here: a write's id), so a read names the
-one write it observed. That makes "linearizable" closed under taking subsets
+Writes must write distinct values (here: a write's id), none of them the
+initial value, so a read names the one write it observed. That makes "linearizable" closed under taking subsets
 that keep, with each read, the write it read: delete those operations from a
 valid order and what remains is still valid. So a non-linearizable subset of
 this kind proves the whole history is not linearizable, and `witness` shrinks
