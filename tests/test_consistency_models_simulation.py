@@ -53,7 +53,7 @@ def test_each_guarantee_removes_exactly_its_own_anomaly_and_never_another_s(sche
     assert with_them == {kind: 0 if kind in guarantees else count for kind, count in without.items()}
 
 
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=60, deadline=None)
 @given(schedule=schedules, seed=st.integers(0, 10_000), lin=st.sampled_from([LIN_LEADER, LIN_QUORUM]),
        spiked=st.integers(0, 5))
 def test_with_linearizable_reads_the_checker_passes_on_every_schedule(schedule, seed, lin, spiked):
@@ -189,3 +189,6 @@ def test_the_lesson_quotes_this_experiment_s_seed_7_numbers():
     quorum = {row["kind"]: row for row in model.run_model(params(linearizable=LIN_QUORUM), 7, lambda frame: None)["latency"]}
     assert f"at {quorum[LIN]['mean_ms']} ms a read" in lesson
     assert f"{quorum[LIN]['write_mean_ms']} ms on average against {quorum[LIN]['write_mean_ms_without']} ms" in lesson
+    first, second, read = [f"{op['client']} {op['kind']}s v{op['version']} ({op['call_ms']:.2f}–{op['ret_ms']:.2f} ms)"
+                           for op in eventual["checker"]["witness"]]
+    assert f"{first}, {second}, and then {read}" in lesson

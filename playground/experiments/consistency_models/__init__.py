@@ -13,7 +13,7 @@ from django import forms
 
 from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
 from . import model
-from .checker import LINEARIZABLE, NOT_LINEARIZABLE
+from .checker import LINEARIZABLE, NOT_LINEARIZABLE, UNKNOWN
 from .model import ANOMALY_LABELS, BS, CP, KIND_LABELS, KINDS, LIN, LIN_LEADER, LIN_OFF, LIN_QUORUM, MR, MW, RYW
 
 LIN_CHOICES = [
@@ -112,9 +112,14 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             f"these {len(result['witness'])} operations cannot be put in any order that respects real time: {ops}."
         )
     else:
-        explanation = f"The search gave up on {result['keys_unknown']} keys before deciding; nothing is claimed for them."
+        explanation = (
+            f"The search reached its bound on {result['keys_unknown']} of {result['keys']} stock keys before deciding, "
+            "so nothing is claimed for them: too many operations overlap (a far primary, long lags, quorum waits)."
+        )
+    # An undecided search claims nothing either way, so it gets no badge.
+    decided = lin_on and result["verdict"] != UNKNOWN
     checks.append(Check("Linearizability checker on the stock history", result["verdict"],
-                        (result["verdict"] == LINEARIZABLE) if lin_on else None, explanation))
+                        (result["verdict"] == LINEARIZABLE) if decided else None, explanation))
     return checks
 
 

@@ -10,14 +10,16 @@ try to linearize a call whose operation is still pending, lifting it and its
 return out of the list; when a return is reached whose operation was not
 linearized yet, undo the last choice. Lowe's cache of (set of operations
 linearized, register value) configurations already seen cuts the search from
-exponential to roughly the number of reachable configurations.
+exponential to roughly the number of reachable configurations. Two register
+rules prune further (see `choices`): a pending read of the current value is
+taken at once, and a read whose write was overwritten ends the branch.
 
 P-compositionality (Herlihy & Wing's locality): a history of several keys is
 linearizable exactly when each key's sub-history is, so `check_keys` checks
 keys one by one.
 
-Writes must write distinct values (here: a write's id), so a read names the
-one write it observed. That makes "linearizable" closed under taking subsets
+Writes must write distinct values (here: a write's id), none of them the
+initial value, so a read names the one write it observed. That makes "linearizable" closed under taking subsets
 that keep, with each read, the write it read: delete those operations from a
 valid order and what remains is still valid. So a non-linearizable subset of
 this kind proves the whole history is not linearizable, and `witness` shrinks
@@ -38,7 +40,7 @@ READ = "read"
 LINEARIZABLE = "linearizable"
 NOT_LINEARIZABLE = "not linearizable"
 UNKNOWN = "unknown"
-MAX_STEPS = 200_000
+MAX_STEPS = 600_000  # work units for a whole run; about a second of CPU
 MAX_WITNESS_SEARCH = 60  # operations; a larger window is reported unshrunk
 
 
@@ -82,8 +84,10 @@ def is_linearizable(ops: list[Op], *, initial: int = 0, max_steps: int = MAX_STE
         nxt[last] = e
         prv[e] = last
         last = e
-    kinds = [op.kind == WRITE for op in ops]
+    is_write = [op.kind == WRITE for op in ops]
     values = [op.value for op in ops]
+    rets = [op.ret for op in ops]
+    writer = {op.value: op.id for op in ops if op.kind == WRITE}
 
     def lift(call: int) -> None:
         ret = call + 1
@@ -103,36 +107,79 @@ def is_linearizable(ops: list[Op], *, initial: int = 0, max_steps: int = MAX_STE
         if nxt[call] != -1:
             prv[nxt[call]] = call
 
+    def choices(state: int, linearized: int) -> list[int]:
+        """The calls worth trying next, best first; empty when this configuration is a dead end.
+
+        Only a call before the first pending return may go next (the minimal
+        operations). A minimal read of the current value is always safe to take
+        at once: it changes nothing, and nothing that must precede it is left.
+        A read whose write is already in the order and overwritten can never be
+        satisfied (values are unique), so the configuration is dead. Otherwise
+        try first the writes that a minimal read is waiting for, then the others
+        by return time.
+        """
+        nonlocal steps
+        calls = []
+        e = nxt[head]
+        while e != -1 and not e & 1:
+            calls.append(e)
+            e = nxt[e]
+        steps += len(calls)  # the scan is work too: with thousands of operations pending it dominates
+        first_return = e >> 1 if e != -1 else -1
+        wanted = []
+        for call in calls:
+            i = call >> 1
+            if is_write[i]:
+                continue
+            if values[i] == state:
+                return [call]
+            w = writer.get(values[i])
+            if w is None or linearized >> w & 1:
+                return []  # a value never written, or written and already overwritten
+            wanted.append(2 * w)
+        if first_return != -1 and not is_write[first_return] and values[first_return] != state:
+            w = writer.get(values[first_return])
+            if w is None or linearized >> w & 1:
+                return []
+        # Among the rest, the writes that returned first are the likelier to have taken effect first.
+        writes = sorted((call for call in calls if is_write[call >> 1]), key=lambda call: rets[call >> 1])
+        pending = set(writes)
+        first = [call for call in dict.fromkeys(wanted) if call in pending]
+        chosen = set(first)
+        return first + [call for call in writes if call not in chosen]
+
+    steps = 0  # work done: choices tried plus pending calls scanned
     state = initial
     linearized = 0  # a bitset of op ids, as a Python int
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[int, int]] = []  # (call event, state before it)
-    steps = 0
-    entry = nxt[head]
+    # One level per operation placed: (the choices there, which one is being tried, the state before it).
+    stack: list[tuple[list[int], int, int]] = []
+    options, index = choices(state, linearized), 0
     while nxt[head] != -1:
         steps += 1
         if steps > max_steps:
             return None, steps
-        if not entry & 1:  # a call: try to linearize its operation here
-            i = entry >> 1
-            if kinds[i] or values[i] == state:
-                new_state = values[i]
-                bits = linearized | (1 << i)
-                if (bits, new_state) not in seen:
-                    seen.add((bits, new_state))
-                    stack.append((entry, state))
-                    state, linearized = new_state, bits
-                    lift(entry)
-                    entry = nxt[head]
-                    continue
-            entry = nxt[entry]
-        else:  # a return whose operation is not linearized: undo the last choice
+        if index < len(options):
+            call = options[index]
+            i = call >> 1
+            bits = linearized | (1 << i)
+            new_state = values[i]
+            if (bits, new_state) in seen:
+                index += 1
+                continue
+            seen.add((bits, new_state))
+            stack.append((options, index, state))
+            state, linearized = new_state, bits
+            lift(call)
+            options, index = choices(state, linearized), 0
+        else:  # every choice here failed: undo the last one and try the next at its level
             if not stack:
                 return False, steps
-            entry, state = stack.pop()
-            linearized &= ~(1 << (entry >> 1))
-            unlift(entry)
-            entry = nxt[entry]
+            options, index, state = stack.pop()
+            call = options[index]
+            linearized &= ~(1 << (call >> 1))
+            unlift(call)
+            index += 1
     return True, steps
 
 
@@ -202,9 +249,11 @@ def check(ops: list[Op], *, max_steps: int = MAX_STEPS) -> Result:
 
 
 def check_keys(histories: dict[str, list[Op]], *, max_steps: int = MAX_STEPS) -> dict[str, Result]:
-    """Each key on its own (P-compositionality); only the first failing key gets a witness, to stay fast."""
+    """Each key on its own (P-compositionality), sharing `max_steps` between them; only the first failing key
+    gets a witness, to stay fast."""
     results = {}
     explained = False
+    max_steps = max(1, max_steps // max(1, len(histories)))
     for key, ops in histories.items():
         ok, steps = is_linearizable(_renumbered(ops), max_steps=max_steps)
         if ok is None:
