@@ -350,3 +350,14 @@ def test_the_outage_is_shaded_in_the_flaky_scenario_only():
     assert (band["x0"], band["x1"]) == (3000, 5000)
     assert EXPERIMENT.figures([], params(mode=FLAKY, outage_ms=0))[0]["layout"]["shapes"] == []
     assert EXPERIMENT.figures([], params(mode=CONTENTION))[0]["layout"]["shapes"] == []
+
+
+def test_under_steady_traffic_the_backlog_lands_after_the_outage_and_jitter_does_not_flatten_it():
+    # An open system: arrivals are already out of step, so there is no lockstep herd for jitter to break.
+    flaky = dict(mode="flaky-dependency", base_ms=50, outage_start_ms=3000, outage_ms=2000)
+    no_jitter, _ = run_collecting(EXPERIMENT, valid_params(EXPERIMENT, strategy="exponential", **flaky), 7)
+    full_jitter, _ = run_collecting(EXPERIMENT, valid_params(EXPERIMENT, strategy="full", **flaky), 7)
+    for summary in (no_jitter, full_jitter):
+        assert summary["peak_calls_per_10ms"] > 2 * summary["capacity_per_10ms"]
+    assert full_jitter["peak_calls_per_10ms"] >= no_jitter["peak_calls_per_10ms"]
+    assert "herd" not in EXPERIMENT.what_you_will_see.split("flaky-")[1]

@@ -19,8 +19,12 @@ a limited number per 10 ms tick and fails everything during an outage. A
 request that fails sleeps per its strategy and tries again, up to a maximum
 number of attempts; then it goes to a dead-letter queue (or, with no DLQ, is
 dropped). An optional redrive re-submits the DLQ once, after the outage,
-paced at the dependency's capacity. The herd of retries when the outage ends,
-and the requests parked or lost, are what to watch.
+paced at the dependency's capacity. This is an open system: requests keep
+arriving whatever the retries do, and steady arrivals are already out of
+step, so there is no lockstep herd for jitter to break up. What lands when
+the outage ends is the backlog of retries that piled up during it, and what
+limits it is the attempt limit, the DLQ and a paced redrive (Brooker, "What
+is Backoff For?", 2022), not jitter.
 """
 
 from __future__ import annotations
@@ -532,8 +536,8 @@ def _flaky_verdict(summary: dict[str, Any]) -> list[Check]:
             "Peak calls in one 10 ms tick",
             summary["peak_calls_per_10ms"],
             None,
-            f"The dependency serves {summary['capacity_per_10ms']} per tick; a herd of synchronized retries "
-            "far above that is refused, and comes back again.",
+            f"The dependency serves {summary['capacity_per_10ms']} per tick; the backlog of retries that piled up "
+            "during the outage lands above that, is refused, and comes back again.",
         ),
     ]
 
@@ -629,8 +633,9 @@ EXPERIMENT = Experiment(
         "In the contention scenario, clients race to update one row with optimistic concurrency, as in "
         "Marc Brooker's simulation: without jitter their retries arrive in tall synchronized spikes and "
         "collide again; with jitter the load is a lower, smoother curve that finishes sooner. In the flaky-"
-        "dependency scenario, steady traffic meets an outage: watch the herd of retries when it ends, and "
-        "requests running out of attempts into a dead-letter queue, or into nothing at all."
+        "dependency scenario, steady traffic meets an outage: watch the backlog of retries land when it ends "
+        "(steady arrivals are already out of step, so jitter barely changes it), and requests running out of "
+        "attempts into a dead-letter queue, or into nothing at all."
     ),
     lesson_slug="retries-backoff-jitter",
     form_class=RetriesForm,
@@ -657,7 +662,7 @@ EXPERIMENT = Experiment(
     charts=[
         Chart(
             id="load",
-            title="Calls per second: the clusters and the herd",
+            title="Calls per second: the clusters, and the backlog after an outage",
             x_title="simulated time (ms)",
             y_title="calls per second",
             traces=[
