@@ -120,7 +120,9 @@ def browser():
 @pytest.fixture
 def page(browser, request, tmp_path):
     """A fresh browser tab; on failure its console and a screenshot are kept."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Playwright's wait_for_function evaluates strings, which the app's CSP forbids;
+    # tests/test_security.py checks the CSP in a context of its own.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     console = []
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
