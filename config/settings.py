@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
@@ -211,6 +212,9 @@ RUN_HEARTBEAT_TIMEOUT_SECONDS = int(env("RUN_HEARTBEAT_TIMEOUT_SECONDS", "30"))
 # Web runs are paced so that a person can watch the chart grow (150 frames
 # at 25 ms is about four seconds); the CLI runs at full speed.
 RUN_FRAME_DELAY_SECONDS = float(env("RUN_FRAME_DELAY_MS", "25")) / 1000
+
+# /metrics answers this machine only, unless a scraper elsewhere sends `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

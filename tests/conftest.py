@@ -55,6 +55,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
          "--concurrency=2", f"--hostname=test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    worker.log_path = log_path
     from config.celery import app
 
     deadline = time.monotonic() + 60
