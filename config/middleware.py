@@ -65,3 +65,18 @@ class DatabaseBusyMiddleware:
             return None
         logger.warning("database busy; answered 503", extra={"path": request.path, "error": str(exception)})
         return database_busy_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """The browser features no page of ours uses are switched off for all of them."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.policy = settings.PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.policy)
+        return response

@@ -69,7 +69,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,10 +154,38 @@ STORAGES = {
     },
 }
 
+# Behind a TLS proxy: SECURE_COOKIES=1 sends cookies over HTTPS only and turns on HSTS and the redirect to HTTPS.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SESSION_COOKIE_SECURE)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+if env_bool("SECURE_PROXY_SSL_HEADER", SESSION_COOKIE_SECURE):
+    # The proxy terminates TLS and says so; it must strip this header from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz answers the proxy's plain-HTTP probes.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# No inline script or style anywhere: every script and stylesheet is a static file
+# (data for scripts travels in json_script blocks, which are not executed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 # Redis carries the Celery queue and the frames of runs that are live.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -192,6 +223,9 @@ REDIS_SOCKET_TIMEOUT_SECONDS = float(env("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 # Web runs are paced so that a person can watch the chart grow (150 frames
 # at 25 ms is about four seconds); the CLI runs at full speed.
 RUN_FRAME_DELAY_SECONDS = float(env("RUN_FRAME_DELAY_MS", "25")) / 1000
+
+# /metrics answers this machine only, unless a scraper elsewhere sends `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

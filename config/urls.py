@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import metrics, views
 
 urlpatterns = [
     path("", include("lessons.urls")),
     path("", include("playground.urls")),
     path("interview/", include("interview.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

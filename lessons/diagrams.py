@@ -388,32 +388,8 @@ def _layout_columns(diagram: Diagram) -> _Columns:
 # SVG rendering
 # --------------------------------------------------------------------------
 
-_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+# Styles live in static/css/diagrams.css: a <style> inside the SVG would need 'unsafe-inline' in the CSP.
 
-# The <style> of an inline SVG applies to the whole HTML page, hence the
-# seq- prefix on every class. Explicit fills keep the diagram readable on
-# dark-themed pages, since the SVG paints its own white background.
-_STYLE = f"""
-.seq-diagram {{ font-family: {_FONT}; font-size: {FONT_SIZE}px; }}
-.seq-bg {{ fill: #ffffff; }}
-.seq-title {{ fill: #0f172a; font-size: {TITLE_SIZE}px; font-weight: 600; }}
-.seq-actor rect {{ fill: #eef2ff; stroke: #4f46e5; stroke-width: 1.25; }}
-.seq-actor text {{ fill: #1e1b4b; font-weight: 600; }}
-.seq-lifeline {{ stroke: #94a3b8; stroke-width: 1; stroke-dasharray: 4 4; }}
-.seq-message line, .seq-message path {{ fill: none; stroke: #1f2937; stroke-width: 1.5; }}
-.seq-message polygon {{ fill: #1f2937; }}
-.seq-reply line, .seq-reply path {{ stroke-dasharray: 6 4; }}
-.seq-lost line, .seq-lost path {{ stroke: #dc2626; }}
-.seq-lost .seq-cross {{ stroke: #dc2626; stroke-width: 2.5; stroke-linecap: round; }}
-.seq-label {{ fill: #111827; paint-order: stroke; stroke: #ffffff; stroke-width: 4px;
-  stroke-linejoin: round; }}
-.seq-lost .seq-label {{ fill: #b91c1c; }}
-.seq-note rect {{ fill: #fef9c3; stroke: #ca8a04; stroke-width: 1; }}
-.seq-note text {{ fill: #422006; }}
-.seq-divider line {{ stroke: #64748b; stroke-width: 1; }}
-.seq-divider rect {{ fill: #f1f5f9; stroke: #64748b; stroke-width: 1; }}
-.seq-divider text {{ fill: #334155; font-weight: 600; }}
-"""
 
 # Characters XML 1.0 forbids even when escaped; dropping them keeps the SVG
 # well-formed whatever an author pastes in.
@@ -611,9 +587,9 @@ def render(diagram: Diagram, uid: str = "seq") -> str:
         xmlns="http://www.w3.org/2000/svg",
         class_="seq-diagram",
         viewBox=f"0 0 {_num(width)} {_num(height)}",
-        # Its natural size: app.css shrinks it to fit a wide screen and, on a phone,
-        # keeps it legible and lets its figure scroll sideways.
-        width=_num(width),
+        # The natural size; the stylesheet's max-width: 100% and height: auto shrink it to fit a phone.
+        width=width,
+        height=height,
         role="img",
         aria_labelledby=f"{uid}-title",
         aria_describedby=f"{uid}-desc",
@@ -623,7 +599,6 @@ def render(diagram: Diagram, uid: str = "seq") -> str:
             f"<svg {svg_attrs}>",
             f'<title id="{_esc(uid)}-title">{_esc(title)}</title>',
             f'<desc id="{_esc(uid)}-desc">{_esc(describe(diagram))}</desc>',
-            f"<style>{_STYLE}</style>",
             f"<rect {_attrs(class_='seq-bg', x=0, y=0, width=width, height=height)}/>",
             *lifelines,
             *actors,

@@ -56,6 +56,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
          "--concurrency=2", f"--hostname=test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    worker.log_path = log_path
     from config.celery import app
 
     deadline = time.monotonic() + 60
@@ -130,7 +131,9 @@ def browser():
 @pytest.fixture
 def page(browser, request, tmp_path):
     """A fresh browser tab; on failure its console and a screenshot are kept."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Playwright's wait_for_function evaluates strings, which the app's CSP forbids;
+    # tests/test_security.py checks the CSP in a context of its own.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     console = []
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))

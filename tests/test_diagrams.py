@@ -5,6 +5,7 @@ the server to accessible inline SVG.
 """
 
 import re
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import markdown
@@ -20,6 +21,7 @@ from lessons.diagrams import (
 
 SVG_NS = "http://www.w3.org/2000/svg"
 NS = {"svg": SVG_NS}
+DIAGRAM_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "diagrams.css"
 
 EXAMPLE = """\
 title: Naive dual write — crash between commit and publish
@@ -142,7 +144,8 @@ def test_reply_is_dashed_and_points_back_to_the_caller():
     root = svg_of("A -> B: req\nB --> A: resp")
     reply = groups(root, "seq-message")[1]
     assert "seq-reply" in classes(reply)
-    assert re.search(r"\.seq-reply line[^{]*\{[^}]*stroke-dasharray", render_sequence("A --> B"))
+    assert "seq-reply" in render_sequence("A --> B")
+    assert re.search(r"\.seq-reply line[^{]*\{[^}]*stroke-dasharray", DIAGRAM_CSS.read_text())
     tip_x = float(reply.find("svg:polygon", NS).get("points").split()[0].split(",")[0])
     assert tip_x == lifeline_xs(root)[0]
 
@@ -157,8 +160,7 @@ def test_lost_message_stops_short_with_a_red_cross_instead_of_an_arrowhead():
     line_end = float(msg.find("svg:line", NS).get("x2"))
     a_x, b_x = lifeline_xs(root)
     assert a_x < line_end < b_x - 10
-    css = render_sequence(source)
-    assert re.search(r"\.seq-cross \{[^}]*stroke: #dc2626", css)
+    assert re.search(r"\.seq-cross \{[^}]*stroke: #dc2626", DIAGRAM_CSS.read_text())
 
 
 def test_self_message_draws_a_loop_back_to_its_own_lifeline():
@@ -219,7 +221,8 @@ def test_notes_left_and_right_of_a_participant_sit_beside_its_lifeline():
 
 def test_notes_use_the_soft_yellow_note_style():
     svg = render_sequence("note over A: hi")
-    assert re.search(r"\.seq-note rect \{[^}]*fill: #fef9c3", svg)
+    assert "seq-note" in svg
+    assert re.search(r"\.seq-note rect \{[^}]*fill: #fef9c3", DIAGRAM_CSS.read_text())
 
 
 def test_divider_crosses_every_lifeline_with_centred_text():
@@ -294,17 +297,20 @@ def test_svg_scales_to_its_container():
     root = svg_of(EXAMPLE)
     _, _, width, height = (float(v) for v in root.get("viewBox").split())
     assert width > 0 and height > 0
-    assert float(root.get("width")) == width  # natural size; CSS fits it to the page
+    assert (float(root.get("width")), float(root.get("height"))) == (width, height)
+    assert ".seq-diagram { max-width: 100%; height: auto; }" in DIAGRAM_CSS.read_text()
 
 
-def test_styles_are_embedded_and_every_class_is_seq_prefixed():
+def test_styles_come_from_the_stylesheet_and_every_class_is_seq_prefixed():
     svg = render_sequence(EXAMPLE)
     root = ET.fromstring(svg)
-    style = root.find("svg:style", NS).text
+    # No <style> and no style="": the page's Content-Security-Policy allows no inline styles.
+    assert root.find("svg:style", NS) is None and all(el.get("style") is None for el in root.iter())
+    style = DIAGRAM_CSS.read_text()
     assert "system-ui" in style and "sans-serif" in style
     used = {c for el in root.iter() for c in classes(el)}
     assert used and all(c.startswith("seq-") for c in used)
-    assert all(c.startswith("seq-") for c in re.findall(r"\.([A-Za-z][\w-]*)", style))
+    assert used <= set(re.findall(r"\.([A-Za-z][\w-]*)", style))
     assert "<script" not in svg and "href" not in svg  # self-contained, no JS
 
 
