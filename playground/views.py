@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -7,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
+from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
 from . import live
@@ -56,6 +58,7 @@ def experiment_detail(request, slug: str):
                 params=params_form.cleaned_data,
                 seed=run_form.cleaned_data["seed"],
                 user=request.user,
+                learner=learner_for_request(request),
                 session_key=request.session.session_key,
                 idempotency_key=run_form.cleaned_data["idempotency_key"] or None,
                 prediction=run_form.cleaned_data.get("prediction"),
@@ -66,11 +69,7 @@ def experiment_detail(request, slug: str):
         preset = experiment.presets.get(request.GET.get("preset", ""))
         params_form = experiment.form_class(initial=preset.params if preset else None)
         run_form = RunRequestForm(prediction=experiment.prediction)
-    recent_runs = []
-    if request.session.session_key:
-        recent_runs = ExperimentRun.objects.filter(
-            experiment_slug=experiment.slug, owner_session=request.session.session_key
-        )[:10]
+    recent_runs = _runs_of_visitor(request).filter(experiment_slug=experiment.slug)[:10]
     return render(request, "playground/experiment_detail.html", {
         "experiment": experiment,
         "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
@@ -98,11 +97,14 @@ def run_detail(request, run_id):
 def _status_context(request, run: ExperimentRun) -> dict:
     experiment = run.experiment
     headline = None
+    owned = run.is_owned_by(request)
     if run.summary and experiment.prediction:
         headline = {
             "question": experiment.prediction.question,
             "actual": run.summary.get(experiment.prediction.summary_key),
             "predicted": run.prediction,
+            # A shared link's reader did not guess: the guess is whoever ran it's.
+            "who": "you" if owned else "whoever ran it",
         }
     return {
         "run": run,
@@ -110,7 +112,7 @@ def _status_context(request, run: ExperimentRun) -> dict:
         "table": experiment.table(run.frames) if run.is_final else None,
         "verdict": experiment.verdict(run.summary) if run.summary else None,
         "headline": headline,
-        "can_cancel": not run.is_final and run.is_owned_by(request),
+        "can_cancel": not run.is_final and owned,
         "summary_figures": [
             {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
             for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
@@ -118,13 +120,21 @@ def _status_context(request, run: ExperimentRun) -> dict:
     }
 
 
+def _runs_of_visitor(request):
+    """The runs this visitor started: their learner's, and older ones of this session's."""
+    learner = learner_for_request(request, create=False)
+    mine = Q(learner=learner) if learner else Q(pk__in=[])
+    if request.session.session_key:
+        mine |= Q(learner=None, owner_session=request.session.session_key)
+    return ExperimentRun.objects.filter(mine)
+
+
 def _compare_candidates(request, run: ExperimentRun):
     """Other finished runs of the same experiment that this visitor started."""
-    if not run.is_final or not request.session.session_key:
+    if not run.is_final:
         return []
-    return ExperimentRun.objects.filter(
-        experiment_slug=run.experiment_slug, owner_session=request.session.session_key,
-        status=ExperimentRun.Status.SUCCEEDED,
+    return _runs_of_visitor(request).filter(
+        experiment_slug=run.experiment_slug, status=ExperimentRun.Status.SUCCEEDED,
     ).exclude(id=run.id)[:20]
 
 
