@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -37,3 +38,20 @@ def server_error(request):
         return database_busy_response(request)
     return render(request, "errors/error.html", {"code": 500, "title": "Something broke",
         "message": "An unexpected error happened on our side. It has been logged."}, status=500)
+
+
+def too_many(request, *, title: str, message: str, retry_after: int):
+    """429 with Retry-After and a page saying when to try again."""
+    when = f"{retry_after // 60} minutes" if retry_after >= 120 else f"{retry_after} seconds"
+    response = render(request, "errors/error.html", {"code": 429, "title": title,
+                      "message": f"{message} Try again in {when}."}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def signin_locked_out(request, response=None, credentials=None):
+    """django-axes' lockout page: the same readable 429 as every other limit."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return too_many(request, title="Too many wrong passwords",
+                    message=f"Sign-in is paused for this account and this address for {minutes} minutes.",
+                    retry_after=int(settings.AXES_COOLOFF_TIME.total_seconds()))

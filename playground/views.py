@@ -8,17 +8,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
+from config.views import too_many
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
 from . import live
 from .experiments import get_experiment
 from .forms import FramesCursorForm, RunRequestForm
+from .limits import run_submission_refusal
 from .models import ExperimentRun
 from .services import experiment_run_create, run_cancel
-
-RUNS_PER_MINUTE = 20
-
 
 def _get_experiment_or_404(slug: str):
     experiment = get_experiment(slug)
@@ -48,11 +47,10 @@ def experiment_detail(request, slug: str):
         if params_form.is_valid() and run_form.is_valid():
             if not request.session.session_key:
                 request.session.save()
-            if live.over_rate_limit(f"runs:{request.session.session_key}", limit=RUNS_PER_MINUTE, window_seconds=60):
-                return render(request, "errors/error.html", {
-                    "code": 429, "title": "Slow down",
-                    "message": f"You started more than {RUNS_PER_MINUTE} runs in a minute. Wait a moment, then try again.",
-                }, status=429)
+            refusal = run_submission_refusal(request)
+            if refusal:
+                return too_many(request, title=refusal.title, message=refusal.message,
+                                retry_after=refusal.retry_after)
             run = experiment_run_create(
                 experiment=experiment,
                 params=params_form.cleaned_data,
