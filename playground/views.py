@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -127,13 +129,27 @@ def _runs_of_visitor(request):
     return ExperimentRun.objects.filter(mine)
 
 
-def _compare_candidates(request, run: ExperimentRun):
-    """Other finished runs of the same experiment that this visitor started."""
+def _compare_candidates(request, run: ExperimentRun) -> list[ExperimentRun]:
+    """Other finished runs of the same experiment that this visitor started, newest first.
+
+    Same parameters and seed, same result: such a run is offered once, and not
+    at all when it is this run again.
+    """
     if not run.is_final:
         return []
-    return _runs_of_visitor(request).filter(
+    seen = {_outcome_key(run)}
+    candidates = []
+    for other in _runs_of_visitor(request).filter(
         experiment_slug=run.experiment_slug, status=ExperimentRun.Status.SUCCEEDED,
-    ).exclude(id=run.id)[:20]
+    ).exclude(id=run.id)[:100]:
+        if _outcome_key(other) not in seen:
+            seen.add(_outcome_key(other))
+            candidates.append(other)
+    return candidates[:20]
+
+
+def _outcome_key(run: ExperimentRun) -> tuple[str, int]:
+    return json.dumps(run.params, sort_keys=True), run.seed
 
 
 @require_GET

@@ -66,3 +66,14 @@ def test_a_shared_run_page_says_you_predicted_only_to_whoever_predicted(client):
     assert "you predicted" not in stranger
     assert "whoever ran it predicted" in stranger
     assert Client().post(f"/runs/{run.id}/cancel").status_code == 403
+
+
+def test_compare_offers_each_different_run_once(client):
+    first = finish(start_run(client, mode="naive", seed=1))
+    again = finish(start_run(client, mode="naive", seed=1))  # the same parameters and seed: the same result
+    other = finish(start_run(client, mode="outbox", seed=1))
+    html = client.get(other.get_absolute_url()).content.decode()
+    assert html.count('<option value="') == 1
+    assert f'value="{again.id}"' in html  # the newest of the two identical runs
+    html = client.get(first.get_absolute_url()).content.decode()
+    assert f'value="{again.id}"' not in html and f'value="{other.id}"' in html
