@@ -5,6 +5,7 @@ nothing here differs between a laptop and a deployment except those values.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "lessons",
     "playground",
     "interview",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +84,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.DatabaseBusyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses sign-ins while locked out
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +202,18 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # deployments (or a test run) without one touching the other's data.
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", "clab:")
 
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX + "cache",
+        # Short timeouts: a stopped Redis must not hold a request (see REDIS_SOCKET_TIMEOUT_SECONDS).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+# Django's own Redis cache has an atomic INCR; django-ratelimit just does not list it.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "consistency-lab")
 CELERY_TASK_ACKS_LATE = True
@@ -218,6 +239,22 @@ WORKER_HEARTBEAT_TTL_SECONDS = 3 * RUN_REAPER_INTERVAL_SECONDS
 # A request that found the database locked for longer than its timeout gets a
 # 503 asking the browser to send it again this many seconds later.
 DATABASE_BUSY_RETRY_AFTER_SECONDS = int(env("DATABASE_BUSY_RETRY_AFTER_SECONDS", "5"))
+# Sign-in throttling (django-axes), for the sign-in form and /admin/login/ alike:
+# AXES_FAILURE_LIMIT wrong passwords for one account, or from one address, lock
+# it out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in
+AXES_LOCKOUT_CALLABLE = "config.views.signin_locked_out"
+
+# Run submissions (django-ratelimit, counting in the Redis cache): per session and
+# per client address, and a cap on runs waiting in the queue for everyone.
+RUNS_PER_MINUTE = int(env("RUNS_PER_MINUTE", "20"))
+RUNS_PER_MINUTE_PER_ADDRESS = int(env("RUNS_PER_MINUTE_PER_ADDRESS", "60"))
+RUN_QUEUE_CAP = int(env("RUN_QUEUE_CAP", "200"))
+RATELIMIT_USE_CACHE = "default"
 # Web requests give up on Redis this fast (a stopped Redis never answers).
 REDIS_SOCKET_TIMEOUT_SECONDS = float(env("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 # Web runs are paced so that a person can watch the chart grow (150 frames
@@ -241,5 +278,6 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # not a banner on every manage.py command
     },
 }

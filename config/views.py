@@ -1,6 +1,7 @@
 import logging
 import sys
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -53,13 +54,15 @@ def server_error(request):
     return error_page(request, 500, "Something broke", "An unexpected error happened on our side. It has been logged.")
 
 
-def too_many_requests(request, exception=None, *, retry_after: int = 60, message: str = ""):
-    """429, for rate limits (e.g. django-ratelimit's RATELIMIT_VIEW)."""
-    return error_page(request, 429, "Slow down", message or "Too many requests in a short time. Wait a moment, then try again.",
-                      retry_after=retry_after)
+def too_many(request, *, title: str, message: str, retry_after: int):
+    """429 with Retry-After and a page saying when to try again."""
+    when = f"{retry_after // 60} minutes" if retry_after >= 120 else f"{retry_after} seconds"
+    return error_page(request, 429, title, f"{message} Try again in {when}.", retry_after=retry_after)
 
 
-def service_unavailable(request, exception=None, *, retry_after: int = 30, message: str = ""):
-    """503, for a part of the system that is busy or down (a locked database, a full queue)."""
-    return error_page(request, 503, "Busy right now", message or "The server is busy for a moment. Nothing you sent was lost; try again shortly.",
-                      retry_after=retry_after)
+def signin_locked_out(request, response=None, credentials=None):
+    """django-axes' lockout page: the same readable 429 as every other limit."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return too_many(request, title="Too many wrong passwords",
+                    message=f"Sign-in is paused for this account and this address for {minutes} minutes.",
+                    retry_after=int(settings.AXES_COOLOFF_TIME.total_seconds()))

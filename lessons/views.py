@@ -224,7 +224,7 @@ def signup(request):
             except IntegrityError:  # someone took the name between the check and the insert
                 form.add_error("username", User._meta.get_field("username").error_messages["unique"])
             else:
-                login(request, user)
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 learner_adopt_anonymous(user=user, anonymous_id=anonymous_id)
                 return redirect("lessons:progress")
     else:

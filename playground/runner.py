@@ -69,7 +69,10 @@ def run_execute(run: ExperimentRun, *, frame_delay: float | None = None) -> None
         frame_delay = settings.RUN_FRAME_DELAY_SECONDS
     emitter = LiveEmitter(run, frame_delay)
     try:
-        live.clear_frames(run.id)  # a redelivered task starts a clean stream
+        try:
+            live.clear_frames(run.id)  # a redelivered task starts a clean stream
+        except redis.RedisError:
+            pass  # Redis went away just now: nothing to clear, and the run need not fail for it
         summary = run.experiment.run(run.params, run.seed, emitter)
         emitter.flush()
     except RunCancelled:

@@ -1,5 +1,8 @@
+import json
+
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -7,18 +10,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
+from config.views import too_many
+from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
 from . import live
 from .experiments import get_experiment
 from .experiments.base import LIVE
 from .forms import FramesCursorForm, RunRequestForm
+from .limits import run_submission_refusal
 from .models import ExperimentRun
 from .predictions import prediction_outcome, prediction_record, why_sentence
 from .services import experiment_run_create, run_cancel
-
-RUNS_PER_MINUTE = 20
-
 
 def _get_experiment_or_404(slug: str):
     experiment = get_experiment(slug)
@@ -48,16 +51,16 @@ def experiment_detail(request, slug: str):
         if params_form.is_valid() and run_form.is_valid():
             if not request.session.session_key:
                 request.session.save()
-            if live.over_rate_limit(f"runs:{request.session.session_key}", limit=RUNS_PER_MINUTE, window_seconds=60):
-                return render(request, "errors/error.html", {
-                    "code": 429, "title": "Slow down",
-                    "message": f"You started more than {RUNS_PER_MINUTE} runs in a minute. Wait a moment, then try again.",
-                }, status=429)
+            refusal = run_submission_refusal(request)
+            if refusal:
+                return too_many(request, title=refusal.title, message=refusal.message,
+                                retry_after=refusal.retry_after)
             run = experiment_run_create(
                 experiment=experiment,
                 params=params_form.cleaned_data,
                 seed=run_form.cleaned_data["seed"],
                 user=request.user,
+                learner=learner_for_request(request),
                 session_key=request.session.session_key,
                 idempotency_key=run_form.cleaned_data["idempotency_key"] or None,
                 prediction=run_form.cleaned_data.get("prediction"),
@@ -68,11 +71,7 @@ def experiment_detail(request, slug: str):
         preset = experiment.presets.get(request.GET.get("preset", ""))
         params_form = experiment.form_class(initial=preset.params if preset else None)
         run_form = RunRequestForm(prediction=experiment.prediction)
-    recent_runs = []
-    if request.session.session_key:
-        recent_runs = ExperimentRun.objects.filter(
-            experiment_slug=experiment.slug, owner_session=request.session.session_key
-        )[:10]
+    recent_runs = _runs_of_visitor(request).filter(experiment_slug=experiment.slug)[:10]
     errors = {**params_form.errors, **run_form.errors} if request.method == "POST" else {}
     return render(request, "playground/experiment_detail.html", {
         "missing_prediction": "prediction" in run_form.errors and not run_form.data.get("prediction"),
@@ -105,6 +104,7 @@ def _status_context(request, run: ExperimentRun) -> dict:
     experiment = run.experiment
     verdict = experiment.verdict(run.summary) if run.summary else None
     headline = None
+    owned = run.is_owned_by(request)
     if run.summary and experiment.prediction:
         actual = run.summary.get(experiment.prediction.summary_key)
         headline = {
@@ -113,6 +113,8 @@ def _status_context(request, run: ExperimentRun) -> dict:
             "predicted": run.prediction,
             "outcome": prediction_outcome(run.prediction, actual),
             "why": why_sentence(verdict, actual),
+            # A shared link's reader did not guess: the guess is whoever ran it's.
+            "who": "you" if owned else "whoever ran it",
         }
     return {
         "run": run,
@@ -120,8 +122,8 @@ def _status_context(request, run: ExperimentRun) -> dict:
         "table": experiment.table(run.frames) if run.is_final and run.frames else None,
         "verdict": verdict,
         "headline": headline,
-        "can_cancel": not run.is_final and run.is_owned_by(request),
-        "owned": run.is_owned_by(request),
+        "can_cancel": not run.is_final and owned,
+        "owned": owned,
         "compare_with": _compare_candidates(request, run),
         "summary_figures": [
             {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
@@ -130,29 +132,38 @@ def _status_context(request, run: ExperimentRun) -> dict:
     }
 
 
-def _compare_candidates(request, run: ExperimentRun):
-    """Other finished runs of the same experiment that this visitor started."""
-    if not run.is_final or not request.session.session_key:
+def _runs_of_visitor(request):
+    """The runs this visitor started: their learner's, and older ones of this session's."""
+    learner = learner_for_request(request, create=False)
+    mine = Q(learner=learner) if learner else Q(pk__in=[])
+    if request.session.session_key:
+        mine |= Q(learner=None, owner_session=request.session.session_key)
+    return ExperimentRun.objects.filter(mine)
+
+
+def _compare_candidates(request, run: ExperimentRun) -> list[ExperimentRun]:
+    """Other finished runs of the same experiment that this visitor started, newest first.
+
+    Same parameters and seed, same result: such a run is offered once, and not
+    at all when it is this run again.
+    """
+    if not run.is_final:
         return []
-    candidates = ExperimentRun.objects.filter(
-        experiment_slug=run.experiment_slug, owner_session=request.session.session_key,
-        status=ExperimentRun.Status.SUCCEEDED,
-    ).exclude(id=run.id).only("id", "params", "seed", "created_at")[:50]
-    # Runs with the same parameters and seed are the same run (simulations are deterministic):
-    # offer the newest of each once, and none that repeats this one.
     seen = {_run_identity(run)}
-    unique = []
-    for other in candidates:
+    candidates = []
+    for other in _runs_of_visitor(request).filter(
+        experiment_slug=run.experiment_slug, status=ExperimentRun.Status.SUCCEEDED,
+    ).exclude(id=run.id).only("id", "params", "seed", "created_at")[:100]:
         if _run_identity(other) not in seen:
             seen.add(_run_identity(other))
-            unique.append(other)
-    return unique[:20]
+            candidates.append(other)
+    return candidates[:20]
 
 
 def _run_identity(run: ExperimentRun) -> tuple:
     if run.params.get("engine") == LIVE:  # real processes: no two live runs are the same
         return (run.id,)
-    return run.seed, tuple(sorted((k, str(v)) for k, v in run.params.items()))
+    return run.seed, json.dumps(run.params, sort_keys=True)
 
 
 @require_GET

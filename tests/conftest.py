@@ -154,6 +154,15 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Every test starts with its own rate-limit counters: the test client is always 127.0.0.1."""
+    import uuid
+
+    settings.CACHES = {"default": {**settings.CACHES["default"],
+                                   "KEY_PREFIX": f"{settings.REDIS_KEY_PREFIX}cache-{uuid.uuid4().hex[:8]}"}}
+
+
 @pytest.fixture
 def wait_until():
     """Poll a condition until it is truthy or a generous deadline passes."""

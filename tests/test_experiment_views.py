@@ -197,7 +197,7 @@ def test_a_run_needs_a_prediction_first(client):
 def test_the_verdict_shows_the_prediction_beside_the_result(client):
     run = finished_run(prediction=12)
     html = client.get(f"/runs/{run.id}/").content.decode()
-    assert "you predicted <span class=\"big\">12</span>" in html
+    assert "whoever ran it predicted <span class=\"big\">12</span>" in html  # a stranger reads it
     assert f'<span class="big">{run.summary["orders_without_event"]}</span> measured' in html
 
 

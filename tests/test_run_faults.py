@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 URL = "/experiments/dual-write/"
 # Fast enough for a test, the same mechanism as the defaults (5 s, 30 s, 30 s).
-REAPER_ENV = {"RUN_REAPER_INTERVAL_SECONDS": "0.5", "RUN_HEARTBEAT_TIMEOUT_SECONDS": "3",
+REAPER_ENV = {"RUN_REAPER_INTERVAL_SECONDS": "0.5", "RUN_HEARTBEAT_TIMEOUT_SECONDS": "5",
               "RUN_REDISPATCH_AFTER_SECONDS": "2", "RUN_FRAME_DELAY_MS": "15"}
 
 
@@ -96,7 +96,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
             pytest.fail("the workers did not start:\n" + "\n".join(
                 (workdir / f"worker-{n}.log").read_text() for n in "ab"))
         time.sleep(0.1)
-    yield {"redis": private, "workers": workers, "prefix": prefix}
+    yield {"redis": private, "workers": workers, "prefix": prefix, "workdir": workdir}
     for worker in workers:
         if worker.poll() is None:
             worker.terminate()
@@ -111,10 +111,14 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def on_the_private_stack(stack, settings):
+def on_the_private_stack(stack, settings, request):
     """This test process talks to the private Redis too, under the workers' key prefix."""
     settings.REDIS_URL = settings.CELERY_BROKER_URL = stack["redis"].url
     settings.REDIS_KEY_PREFIX = stack["prefix"]
+    yield
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        for log in sorted(stack["workdir"].glob("worker-*.log")):
+            print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text().splitlines()[-40:]))
 
 
 def submit(client, **params) -> ExperimentRun:
@@ -141,8 +145,10 @@ def test_runs_waiting_in_a_redis_that_restarts_are_dispatched_again_and_all_fini
     back = time.time()
 
     # Nobody looks at a page: the workers' reapers notice the runs nobody claimed.
-    wait_until(lambda: all(status == "succeeded" for status in statuses(runs)), timeout=60,
+    wait_until(lambda: all(status in ExperimentRun.FINAL for status in statuses(runs)), timeout=90,
                message="every run, the lost ones too, to finish")
+    outcomes = [(r.status, r.error) for r in ExperimentRun.objects.filter(id__in=[run.id for run in runs])]
+    assert all(status == "succeeded" for status, _ in outcomes), outcomes
     started = [ExperimentRun.objects.get(id=run.id).started_at.timestamp() - back for run in waiting]
     print(f"\nwaiting runs started {', '.join(f'{s:.1f}' for s in started)} s after Redis came back")
     assert all(ExperimentRun.objects.get(id=run.id).summary for run in runs)
