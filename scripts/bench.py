@@ -154,8 +154,8 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = start_worker(dict(os.environ, RUN_FRAME_DELAY_MS=os.environ.get("RUN_FRAME_DELAY_MS", "25")))
     base = f"http://127.0.0.1:{port}"
-    drawn = ("document.querySelector('[data-run-chart]') && document.querySelector('[data-run-chart]').dataset.drawn"
-             " && document.getElementById('chart-0').data[0].x.length > 0")
+    # Plotly puts .data on a chart's div once it has drawn it.
+    drawn = "(document.getElementById('chart-0') || {}).data && document.getElementById('chart-0').data[0].x.length > 0"
     timings = []
     try:
         deadline = time.monotonic() + 30
@@ -179,6 +179,9 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
                 page.get_by_role("button", name="Run the experiment").click()
                 page.wait_for_function(drawn, polling="raf", timeout=60_000)
                 timings.append(time.perf_counter() - started)
+                # One worker process: let this run end, so the next one is not queued behind it.
+                page.wait_for_function("document.querySelector('[data-run-chart]').dataset.final === 'true'",
+                                       timeout=120_000)
                 context.close()
             browser.close()
     finally:
