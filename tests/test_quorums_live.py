@@ -15,8 +15,12 @@ from playground.experiments.quorums.live import parse
 EXPERIMENT = get_experiment("quorums")
 
 
+# Half the presets' length: 2.5 s of real time, a 1 s partition.
+SHORT = {"operations": 250, "partition_start_ms": 800, "partition_ms": 1_000}
+
+
 def live_params(preset: str, **overrides) -> dict:
-    cleaned, errors = EXPERIMENT.clean_params({**EXPERIMENT.presets[preset].params, **overrides})
+    cleaned, errors = EXPERIMENT.clean_params({**EXPERIMENT.presets[preset].params, **SHORT, **overrides})
     assert not errors, errors
     return cleaned
 
