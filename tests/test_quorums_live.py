@@ -140,3 +140,25 @@ def test_live_runs_are_bounded_and_the_engine_defaults_to_the_simulation():
     assert "within 20 s" in errors["interval_ms"][0]
     _, errors = EXPERIMENT.clean_params({"engine": "live", "operations": 500, "interval_ms": 2})
     assert "At least 5 ms" in errors["interval_ms"][0]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_live_run_through_http_and_the_celery_worker_succeeds_and_streams_frames(client, celery_worker_process,
+                                                                                   follow_run):
+    import uuid
+
+    from playground.models import ExperimentRun
+
+    data = {**live_params("live-sloppy"), "seed": 7, "idempotency_key": uuid.uuid4().hex, "prediction": 0}
+    data = {name: value for name, value in data.items() if value is not False}  # an unticked box is absent
+    response = client.post("/experiments/quorums/", data)
+    assert response.status_code == 302, response.content
+    run = ExperimentRun.objects.get(id=response["Location"].split("/")[2])
+    seen = follow_run(client, run.id, timeout=120)
+    run.refresh_from_db()
+    assert run.status == ExperimentRun.Status.SUCCEEDED, run.error
+    assert seen["live_polls"] >= 2  # frames arrived while the replicas were still running
+    assert run.summary["engine"] == "live" and run.summary["replicas_really_stopped"] == 2
+    assert run.summary["acknowledged_writes_lost"] == 0
+    assert {check.label for check in EXPERIMENT.verdict(run.summary)} >= {"Replica processes SIGSTOPped for the partition"}
