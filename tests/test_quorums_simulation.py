@@ -170,7 +170,8 @@ def test_strict_overlapping_quorums_never_return_a_stale_value_under_any_partiti
     timeline = simulate_timeline(chosen, schedule, random.Random(seed))
     summary = timeline_summary(timeline)
     assert summary["stale_reads"] == 0
-    assert summary["conflicting_versions"] == 0  # no side ever wrote without a quorum
+    if 2 * chosen["write_quorum"] > chosen["replicas"]:
+        assert summary["conflicting_versions"] == 0  # two write quorums overlap: only one side can write
     reads = [op for op in timeline.ops if op.kind == "read" and op.done is not None]
     for op in reads:  # and the check itself had something to check
         assert all(any(s[0] >= v[0] and s[1] >= v[1] for s in op.result) for v in op.must_cover)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from ..base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
 from .faults import PartitionSchedule
 from .model import EXPONENTIAL, PRODUCTION, SLOPPY, STRICT, simulate
 
@@ -30,14 +30,66 @@ QUORUM_MODES = [
     (STRICT, "Strict: refuse unless R (or W) home replicas answer — the CP choice"),
     (SLOPPY, "Sloppy, with hinted handoff: stand-ins take the write — the AP choice"),
 ]
+ENGINES = [
+    (SIMULATION, "Simulation: computed, deterministic, instant"),
+    (LIVE, "Live: N real redis-server processes, the cut-off ones SIGSTOPped for the partition"),
+]
+LIVE_MAX_OPERATIONS = 1_000
+LIVE_MAX_MS = 20_000
 MAX_OPERATIONS = 100_000  # PBS trials count two operations (a write and a read), the timeline one each
 
 
 def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    if params.get("engine") == LIVE:
+        return _run_live(params, seed, emit)
     return simulate(params, seed, emit)
 
 
+def _run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
+    """The timeline on real redis-server processes (see live.py), in a scratch dir per run."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from . import live
+
+    root = Path(settings.BASE_DIR) / "var" / "live"
+    root.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="quorums-", dir=root)
+    try:
+        return live.run_live(params, seed, emit, workdir=workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _live_checks(summary: dict[str, Any]) -> list[Check]:
+    """What a live run read back from the replicas themselves."""
+    checks = [
+        Check("Replica processes SIGSTOPped for the partition",
+              f"{summary['replicas_really_stopped']} of {summary['replicas_cut_off']}",
+              summary["replicas_really_stopped"] == summary["replicas_cut_off"],
+              "Seen in state T (stopped) by the kernel before the coordinator went on."),
+        Check("Requests accepted during the partition", f"{summary['partition_majority_accepted']:,} of "
+              f"{summary['partition_majority_tried']:,}", None,
+              "A request counts as refused when fewer than R or W replicas answered within the 50 ms timeout."),
+        Check("Acknowledged writes lost (found on no replica)", summary["acknowledged_writes_lost"],
+              summary["acknowledged_writes_lost"] == 0, "Read back from every redis-server after the partition healed."),
+        Check("Acknowledged writes still missing on some replica", summary["acknowledged_writes_missing_on_some_replica"],
+              None, "Hinted handoff, read repair and anti-entropy bring the replicas together; without them some stay behind."),
+        Check("Hints handed off after the partition", summary["hints_handed_off"], None),
+    ]
+    stale = summary["stale_reads"]
+    strict = summary["strict_overlap"] and summary["quorum_mode"] == STRICT
+    checks.append(Check("Stale reads", stale, stale == 0 if strict else None,
+                        "Strict, overlapping quorums must never return one." if strict else "No overlap is promised here."))
+    return checks
+
+
 def verdict(summary: dict[str, Any]) -> list[Check]:
+    if summary.get("engine") == LIVE:
+        return _live_checks(summary)
     at_commit = summary["p_consistent_at_commit"]
     checks = [
         Check(
@@ -155,6 +207,12 @@ def summary_figures(summary: dict[str, Any]) -> list[dict]:
 
 
 class QuorumsForm(forms.Form):
+    # Not required, so that a request without it (older links, the CLI) is a simulation.
+    engine = forms.ChoiceField(
+        choices=ENGINES, initial=SIMULATION, required=False, label="Engine",
+        help_text=f"Live runs take operations × interval of real time: at most {LIVE_MAX_OPERATIONS:,} operations "
+                  f"and {LIVE_MAX_MS // 1000} s.",
+    )
     replicas = forms.IntegerField(min_value=1, max_value=9, initial=3, label="Replicas (N)", help_text="1 to 9")
     read_quorum = forms.IntegerField(min_value=1, max_value=9, initial=1, label="Read quorum (R)", help_text="1 to N")
     write_quorum = forms.IntegerField(min_value=1, max_value=9, initial=1, label="Write quorum (W)", help_text="1 to N")
@@ -183,8 +241,21 @@ class QuorumsForm(forms.Form):
                                           help_text="The minority side; fewer than N.")
     minority_clients = forms.FloatField(min_value=0, max_value=1, initial=0.3, label="Share of clients on the cut-off side")
 
+    def clean_engine(self) -> str:
+        return self.cleaned_data.get("engine") or SIMULATION
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        operations, interval = cleaned.get("operations"), cleaned.get("interval_ms")
+        if cleaned.get("engine") == LIVE and operations is not None and interval is not None:
+            if operations > LIVE_MAX_OPERATIONS:
+                self.add_error("operations", f"A live run sends real requests to real processes: at most "
+                                             f"{LIVE_MAX_OPERATIONS:,} operations when the engine is live.")
+            elif operations * interval > LIVE_MAX_MS:
+                self.add_error("interval_ms", f"A live run takes operations × interval of real time: keep it "
+                                              f"within {LIVE_MAX_MS // 1000} s (this asks for {operations * interval / 1000:.1f} s).")
+            elif interval < 5:
+                self.add_error("interval_ms", "At least 5 ms between live operations: each may wait 50 ms for a quorum.")
         n = cleaned.get("replicas")
         if n is not None:
             for name in ("read_quorum", "write_quorum"):
@@ -230,6 +301,16 @@ PRESETS = {
         "Exponential, slow writes (λ=0.1)", "N=3, R=W=1; W mean 10 ms: about 41% at once, 99.9% by 65 ms.",
         distribution=EXPONENTIAL, replicas=3, read_quorum=1, write_quorum=1, w_rate=0.1, a_rate=1, r_rate=1, s_rate=1,
         **NO_PARTITION,
+    ),
+    "live-strict": _preset(
+        "Live, strict (3, 2, 2), two cut off", "Three real redis-servers; two are SIGSTOPped for 1.5 s: writes and reads time out and are refused.",
+        engine=LIVE, replicas=3, read_quorum=2, write_quorum=2, quorum_mode=STRICT, cut_off_replicas=2,
+        operations=500, interval_ms=10, partition_start_ms=1_500, partition_ms=1_500, keys=10,
+    ),
+    "live-sloppy": _preset(
+        "Live, sloppy (3, 2, 2), two cut off", "The same, with a stand-in redis-server taking hints and handing them off after SIGCONT.",
+        engine=LIVE, replicas=3, read_quorum=2, write_quorum=2, quorum_mode=SLOPPY, cut_off_replicas=2,
+        operations=500, interval_ms=10, partition_start_ms=1_500, partition_ms=1_500, keys=10,
     ),
 }
 assert set(PRODUCTION) <= set(PRESETS)
