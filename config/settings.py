@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "lessons",
     "playground",
     "interview",
+    "classroom",
 ]
 
 MIDDLEWARE = [

@@ -13,4 +13,5 @@
   }
   draw(document);
   document.body.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+  document.body.addEventListener("clab:swapped", function (event) { draw(event.detail); });
 })();

@@ -1,11 +1,14 @@
 // Draws a run's charts and, while the run is live, appends the frames the
 // worker emits: the browser polls a cursor endpoint and extends each trace.
 // A finished run can be replayed frame by frame with a slider.
+// window.clabRunChart(root) does the same for charts swapped in later (a
+// classroom screen following the presenter) and returns {show: frameCount}.
 (function () {
   "use strict";
-  var root = document.querySelector("[data-run-chart]");
-  if (!root || !window.Plotly) return;
+  function attach(root) {
+  if (!root || !window.Plotly) return null;
   var figures = JSON.parse(document.getElementById("run-figures").textContent);
+  var pollMs = parseInt(root.dataset.pollMs, 10) || 250;
   var cursor = parseInt(root.dataset.cursor, 10) || 0;
   var note = root.querySelector("[data-live-note]");
   var bar = document.querySelector("[data-progress]");
@@ -54,7 +57,7 @@
           root.dataset.final = "true";
           document.body.dispatchEvent(new Event("run-final"));
         } else {
-          setTimeout(poll, 250);
+          setTimeout(poll, pollMs);
         }
       })
       .catch(function () {
@@ -63,33 +66,45 @@
       });
   }
 
+  // Draws the first `count` frames of a finished run.
+  function show(count) {
+    figures.forEach(function (figure, i) {
+      var xs = full[i].map(function (s) { return s.x.slice(0, count); });
+      var ys = full[i].map(function (s) { return s.y.slice(0, count); });
+      Plotly.restyle("chart-" + i, { x: xs, y: ys });
+    });
+    root.dataset.replayFrame = String(count);
+  }
+
   function setupReplay() {
     var replay = document.querySelector("[data-replay]");
     if (!replay) return;
     var slider = replay.querySelector("[data-replay-slider]");
     var readout = replay.querySelector("[data-replay-readout]");
-    function show(count) {
-      figures.forEach(function (figure, i) {
-        var xs = full[i].map(function (s) { return s.x.slice(0, count); });
-        var ys = full[i].map(function (s) { return s.y.slice(0, count); });
-        Plotly.restyle("chart-" + i, { x: xs, y: ys });
-      });
+    function showAndTell(count) {
+      show(count);
       var last = figures[0].data.map(function (trace, j) {
         return trace.name + ": " + full[0][j].y[count - 1];
       });
       readout.textContent = "Frame " + count + " of " + slider.max + " (t = " + full[0][0].x[count - 1] + " ms) · " + last.join(" · ");
-      root.dataset.replayFrame = String(count);
+      root.dispatchEvent(new CustomEvent("replay-step", { detail: count, bubbles: true }));
     }
-    slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
+    slider.addEventListener("input", function () { showAndTell(parseInt(slider.value, 10)); });
     replay.querySelectorAll("[data-replay-step]").forEach(function (button) {
       button.addEventListener("click", function () {
         var next = parseInt(slider.value, 10) + parseInt(button.dataset.replayStep, 10);
         slider.value = String(Math.max(1, Math.min(parseInt(slider.max, 10), next)));
-        show(parseInt(slider.value, 10));
+        showAndTell(parseInt(slider.value, 10));
       });
     });
   }
 
   if (root.dataset.final !== "true") poll();
   else setupReplay();
+  return { show: show };
+  }
+
+  window.clabRunChart = attach;
+  var root = document.querySelector("[data-run-chart]");
+  if (root && !root.hasAttribute("data-manual")) attach(root);
 })();
