@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "playground",
     "interview",
     "axes",
+    "classroom",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("lessons.urls")),
     path("", include("playground.urls")),
     path("interview/", include("interview.urls")),
+    path("", include("classroom.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),

@@ -17,4 +17,5 @@
   if (window.Plotly || !script) draw(document);
   else script.addEventListener("load", function () { draw(document); });
   document.body.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+  document.body.addEventListener("clab:swapped", function (event) { draw(event.detail); });
 })();

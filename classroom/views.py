@@ -1,0 +1,344 @@
+"""Classroom pages. Instructors see only their own classes, students only theirs; anyone else gets a 404."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lessons.learners import learner_for_request
+from playground.live import over_rate_limit
+from playground.models import ExperimentRun
+
+from . import live, services
+from .access import (get_member_classroom, get_owned_classroom, is_instructor, live_token, membership_for,
+                     read_live_token, remember_membership)
+from .forms import (AnswerForm, BankPollForm, ClassroomForm, JoinCodeForm, NicknameForm, PredictionPollForm,
+                    PresentForm, ReplayStepForm, TypedPollForm, poll_from_question)
+from .models import Answer, Classroom, Membership, Poll
+from .results import poll_results, prediction_reveal
+
+JOINS_PER_MINUTE = 10
+ANSWERS_PER_MINUTE = 30
+
+
+def _too_many(request, what: str, limit: int):
+    if not request.session.session_key:
+        request.session.save()
+    return over_rate_limit(f"classroom-{what}:{request.session.session_key}", limit=limit, window_seconds=60)
+
+
+def _slow_down(request, message: str):
+    return render(request, "errors/error.html", {"code": 429, "title": "Slow down", "message": message}, status=429)
+
+
+# --- Instructors ---------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def classroom_list(request):
+    if not is_instructor(request.user):
+        raise PermissionDenied("Only instructors run classes.")
+    form = ClassroomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        classroom = services.classroom_create(owner=request.user, name=form.cleaned_data["name"])
+        return redirect(classroom)
+    return render(request, "classroom/classroom_list.html", {
+        "form": form, "classrooms": Classroom.objects.filter(owner=request.user),
+    }, status=400 if form.errors else 200)
+
+
+def _console_context(request, classroom: Classroom) -> dict:
+    poll = classroom.current_poll
+    run = classroom.presented_run
+    return {
+        "classroom": classroom,
+        "join_url": request.build_absolute_uri(classroom.join_url()),
+        "member_count": classroom.members.count(),
+        "members": classroom.members.all()[:500],
+        "poll": poll,
+        "poll_actions": _poll_actions(poll) if poll else [],
+        "reveal": prediction_reveal(poll) if poll and poll.is_prediction else None,
+        "typed_form": TypedPollForm(), "bank_form": BankPollForm(), "prediction_form": PredictionPollForm(),
+        "run": run, **_run_context(run),
+        "my_runs": ExperimentRun.objects.filter(created_by=request.user, status=ExperimentRun.Status.SUCCEEDED)[:20],
+        "past_polls": classroom.polls.exclude(id=poll.id if poll else None)[:10],
+    }
+
+
+def _poll_actions(poll: Poll) -> list[tuple[str, str]]:
+    actions = [("close", "Close") if poll.is_open else ("reopen", "Reopen"),
+               ("hide", "Hide results") if poll.results_visible else ("reveal", "Reveal results"),
+               ("reset", "Reset"), ("dismiss", "Take off screen")]
+    if poll.is_prediction and poll.run_id:
+        actions.append(("hide-closest", "Hide who was closest") if poll.show_closest else ("show-closest", "Show who was closest"))
+    return actions
+
+
+@require_GET
+def console(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    return render(request, "classroom/console.html", _console_context(request, classroom))
+
+
+@require_GET
+def projector(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    return render(request, "classroom/projector.html", {
+        "classroom": classroom, "join_url": request.build_absolute_uri(classroom.join_url()),
+        "member_count": classroom.members.count(),
+    })
+
+
+@require_GET
+def qr_svg(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    buffer = io.BytesIO()
+    segno.make(request.build_absolute_uri(classroom.join_url()), error="m").save(
+        buffer, kind="svg", scale=10, border=2, title=f"Join {classroom.name}")
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+@require_POST
+def classroom_open(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    services.classroom_set_open(classroom=classroom, is_open=request.POST.get("open") == "1")
+    return redirect(classroom)
+
+
+@require_POST
+def poll_new(request, classroom_id: int, source: str):
+    classroom = get_owned_classroom(request, classroom_id)
+    form_class = {"typed": TypedPollForm, "bank": BankPollForm, "prediction": PredictionPollForm}[source]
+    form = form_class(request.POST)
+    if not form.is_valid():
+        context = _console_context(request, classroom)
+        context[f"{source}_form"] = form
+        return render(request, "classroom/console.html", context, status=400)
+    data = form.cleaned_data
+    if source == "typed":
+        services.poll_create(classroom=classroom, kind=data["kind"], prompt=data["prompt"],
+                             choices=data["choices"], correct=data["correct"])
+    elif source == "bank":
+        services.poll_create(classroom=classroom, **poll_from_question(data["question"]))
+    else:
+        experiment, preset = data["experiment"], data["preset"]
+        services.poll_create(
+            classroom=classroom, kind=Poll.Kind.NUMBER,
+            prompt=f"{experiment.title}, {preset.label.lower()} ({preset.description}) — {experiment.prediction.question}",
+            experiment_slug=experiment.slug, experiment_params=data["params"],
+        )
+    return redirect(classroom)
+
+
+def _owned_poll(request, classroom_id: int, poll_id: int) -> Poll:
+    classroom = get_owned_classroom(request, classroom_id)
+    return get_object_or_404(Poll, id=poll_id, classroom=classroom)
+
+
+@require_POST
+def poll_control(request, classroom_id: int, poll_id: int, action: str):
+    poll = _owned_poll(request, classroom_id, poll_id)
+    if action not in services.POLL_ACTIONS:
+        raise Http404("No such action")
+    services.poll_control(poll=poll, action=action)
+    return redirect(poll.classroom)
+
+
+@require_POST
+def prediction_start(request, classroom_id: int, poll_id: int):
+    poll = _owned_poll(request, classroom_id, poll_id)
+    if not poll.is_prediction:
+        raise Http404("This poll has no experiment")
+    if not request.session.session_key:
+        request.session.save()
+    services.prediction_run_start(poll=poll, user=request.user, session_key=request.session.session_key)
+    return redirect(poll.classroom)
+
+
+@require_POST
+def present(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    form = PresentForm(request.POST)
+    run = None
+    if form.is_valid() and form.cleaned_data["run"]:
+        run = get_object_or_404(ExperimentRun, id=form.cleaned_data["run"])
+    services.classroom_present(classroom=classroom, run=run)
+    return redirect(classroom)
+
+
+@require_POST
+def replay_step(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    form = ReplayStepForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": "step must be a whole number of at least 0"}, status=400)
+    services.classroom_replay_step(classroom=classroom, step=form.cleaned_data["step"])
+    return HttpResponse(status=204)
+
+
+@require_POST
+def sync(request, classroom_id: int):
+    """The presenter's screen saw the presented run end: show every student the final charts and verdict."""
+    classroom = get_owned_classroom(request, classroom_id)
+    if classroom.presented_run and classroom.presented_run.is_final:
+        services.classroom_replay_step(classroom=classroom, step=None)
+    return HttpResponse(status=204)
+
+
+# --- Live results, shared by the instructor's console and students' screens ----------------------
+
+@require_GET
+@never_cache
+def poll_results_view(request, poll_id: int):
+    """The poll's counts as JSON; 204 when they have not changed since the token the caller holds."""
+    token = live.results_token(poll_id)
+    if token and request.GET.get("v") == token:
+        return HttpResponse(status=204)
+    poll = get_object_or_404(Poll.objects.select_related("classroom"), id=poll_id)
+    is_owner = request.user.is_authenticated and poll.classroom.owner_id == request.user.id
+    if not is_owner:
+        classroom_id, member_id = read_live_token(request.GET.get("t", ""))
+        if classroom_id != poll.classroom_id or not poll.results_visible:
+            raise Http404("No such poll")
+    results = live.cached_results(poll.id, token, lambda: poll_results(poll))
+    if not is_owner and not poll.results_visible:
+        results = {**results, "correct": []}
+    return JsonResponse({**results, "v": token})
+
+
+# --- Students -------------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def join(request):
+    form = JoinCodeForm(request.POST or request.GET or None)
+    if form.is_bound and form.is_valid():
+        return redirect("classroom:join_code", code=form.cleaned_data["code"])
+    return render(request, "classroom/join.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def join_code(request, code: str):
+    classroom = Classroom.objects.filter(code=code.upper()).first()
+    if classroom is None:
+        return render(request, "classroom/join.html", {
+            "form": JoinCodeForm(), "not_found": code,
+        }, status=404)
+    if membership_for(request, classroom):
+        return redirect("classroom:room", code=classroom.code)
+    form = NicknameForm(request.POST or None, initial={"nickname": request.user.get_username()})
+    error = None
+    if request.method == "POST":
+        if _too_many(request, "join", JOINS_PER_MINUTE):
+            return _slow_down(request, "Too many tries at joining in a minute. Wait a moment, then try again.")
+        if form.is_valid():
+            try:
+                member = services.membership_join(
+                    classroom=classroom, nickname=form.cleaned_data["nickname"], user=request.user,
+                    learner=learner_for_request(request), session_key=request.session.session_key or "",
+                )
+            except services.JoinRefused as refused:
+                error = str(refused)
+            else:
+                remember_membership(request, member)
+                return redirect("classroom:room", code=classroom.code)
+    status = 200 if request.method == "GET" else 400
+    return render(request, "classroom/join_code.html", {"classroom": classroom, "form": form, "error": error,
+                                                        "full": classroom.members.count() >= classroom.capacity},
+                  status=status)
+
+
+def _run_context(run: ExperimentRun | None) -> dict:
+    if run is None or run.experiment is None:
+        return {"run": None}
+    return {"run": run, "run_figures": run.experiment.figures(run.frames, run.params),
+            "run_verdict": run.experiment.verdict(run.summary) if run.summary else None,
+            "run_key": f"{run.id}:{run.is_final}"}
+
+
+def _poll_context(poll: Poll | None, member: Membership, *, form=None, saved=False, error=None) -> dict:
+    context = {"poll": poll, "member": member, "token": live_token(member), "saved": saved, "error": error}
+    if poll is None:
+        return context
+    answer = Answer.objects.filter(poll=poll, member=member).first()
+    if form is None and poll.is_open:
+        initial = None
+        if answer is not None:
+            initial = {"choice": str(answer.value[0])} if poll.kind == Poll.Kind.SINGLE else (
+                {"choices": [str(v) for v in answer.value]} if poll.kind == Poll.Kind.MULTIPLE else {"number": answer.value})
+        form = AnswerForm(poll, initial=initial)
+    context.update(answer=answer, form=form, poll_key=":".join(map(str, [
+        poll.id, poll.status, poll.results_visible, poll.show_closest, poll.run_id and poll.run.status,
+        answer and answer.updated_at.timestamp()])),
+                   my_choices=[poll.choices[i] for i in answer.value] if answer and poll.kind != Poll.Kind.NUMBER else [],
+                   reveal=prediction_reveal(poll) if poll.is_prediction else None)
+    return context
+
+
+@require_GET
+def room(request, code: str):
+    classroom, member = get_member_classroom(request, code)
+    return render(request, "classroom/room.html", {
+        "classroom": classroom, "version": classroom.state_version,
+        **_poll_context(classroom.current_poll, member), **_run_context(classroom.presented_run),
+    })
+
+
+@require_POST
+def answer(request, code: str, poll_id: int):
+    classroom, member = get_member_classroom(request, code)
+    poll = get_object_or_404(Poll, id=poll_id, classroom=classroom)
+    template = "classroom/_poll.html" if request.htmx else "classroom/room.html"
+    if _too_many(request, "answer", ANSWERS_PER_MINUTE):
+        return _slow_down(request, "Too many answers in a minute. Wait a moment, then try again.")
+    form = AnswerForm(poll, request.POST)
+    status, saved, error = 400, False, None
+    if form.is_valid():
+        try:
+            services.poll_answer(poll=poll, member=member, value=form.value)
+        except services.AnswerRefused as refused:
+            error, status = str(refused), 409
+        else:
+            if not request.htmx:
+                return redirect("classroom:room", code=classroom.code)
+            form, saved, status = None, True, 200
+    poll.refresh_from_db()
+    return render(request, template, {"classroom": classroom, **_poll_context(poll, member, form=form, saved=saved, error=error),
+                                      **_run_context(classroom.presented_run)}, status=status)
+
+
+@require_GET
+@never_cache
+def room_live(request):
+    """What a student's screen shows now. With the version it already has: 204, one Redis GET."""
+    classroom_id, member_id = read_live_token(request.GET.get("t", ""))
+    version = live.class_version(classroom_id)
+    if version is None:
+        raise Http404("This class no longer exists")
+    if request.GET.get("v") == str(version):
+        return HttpResponse(status=204)
+    member = Membership.objects.filter(id=member_id, classroom_id=classroom_id).select_related("classroom").first()
+    if member is None:
+        raise Http404("You are not in this class")
+    classroom = Classroom.objects.select_related("current_poll", "presented_run").get(id=classroom_id)
+    run_context = _run_context(classroom.presented_run)
+    poll_context = _poll_context(classroom.current_poll, member)
+    body = {
+        "v": version,
+        "poll_key": poll_context.get("poll_key", ""),
+        "poll_html": render_to_string("classroom/_poll.html", {"classroom": classroom, **poll_context}, request),
+        "run_key": run_context.get("run_key", ""),
+        "step": classroom.replay_step,
+    }
+    # The run's figures can be large: send them only to a screen that does not have this run yet.
+    if request.GET.get("run") != body["run_key"]:
+        body["run_html"] = render_to_string("classroom/_run.html", {"classroom": classroom, **run_context}, request)
+    return JsonResponse(body)

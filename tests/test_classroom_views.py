@@ -1,0 +1,243 @@
+"""Classrooms through the test client: alice owns the class, bob joined it, charlie is an outsider."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+
+from classroom.models import JOIN_CODE_ALPHABET, Answer, Classroom, Membership, Poll
+from classroom.services import classroom_create, poll_create
+
+# Transactional: answers publish their change after commit, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice(db):
+    user = User.objects.create_user("alice", password="a-long-pass-phrase-1")
+    call_command("make_instructor", "alice")
+    return user
+
+
+@pytest.fixture
+def classroom(alice):
+    return classroom_create(owner=alice, name="Distributed systems 101")
+
+
+def client_for(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def join(client, classroom, nickname):
+    return client.post(f"/join/{classroom.code}/", {"nickname": nickname})
+
+
+@pytest.fixture
+def bob(classroom):
+    client = client_for(User.objects.create_user("bob", password="a-long-pass-phrase-2"))
+    assert join(client, classroom, "bob").status_code == 302
+    return client
+
+
+@pytest.fixture
+def charlie(db):
+    return client_for(User.objects.create_user("charlie", password="a-long-pass-phrase-3"))
+
+
+def test_make_instructor_grants_the_permission_and_only_instructors_create_classes(alice, charlie):
+    assert alice.has_perm("classroom.add_classroom")
+    assert charlie.get("/classes/").status_code == 403
+    assert Client().get("/classes/").status_code == 302  # to sign in
+    response = client_for(alice).post("/classes/", {"name": "Evening class"})
+    classroom = Classroom.objects.get(name="Evening class")
+    assert response.status_code == 302 and response["Location"] == f"/classes/{classroom.id}/"
+
+
+def test_make_instructor_names_a_missing_user():
+    with pytest.raises(Exception, match="No user called 'nobody'"):
+        call_command("make_instructor", "nobody")
+
+
+def test_join_codes_use_only_unambiguous_characters(alice):
+    codes = {classroom_create(owner=alice, name=f"c{i}").code for i in range(40)}
+    assert len(codes) == 40
+    for code in codes:
+        assert re.fullmatch(f"[{JOIN_CODE_ALPHABET}]{{6}}", code)
+        assert not set(code) & set("0O1lI")
+
+
+def test_the_qr_code_is_an_svg_of_the_join_url(classroom, alice):
+    response = client_for(alice).get(f"/classes/{classroom.id}/qr.svg")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<?xml") and b"<svg" in response.content
+    projector = client_for(alice).get(f"/classes/{classroom.id}/projector").content.decode()
+    assert classroom.code in projector and f"http://testserver/join/{classroom.code}/" in projector
+
+
+def test_permission_matrix(classroom, alice, bob, charlie):
+    poll = poll_create(classroom=classroom, kind="single", prompt="Pick one", choices=["a", "b"])
+    owner_pages = [f"/classes/{classroom.id}/", f"/classes/{classroom.id}/projector", f"/classes/{classroom.id}/qr.svg"]
+    owner_posts = [f"/classes/{classroom.id}/polls/{poll.id}/close", f"/classes/{classroom.id}/present",
+                   f"/classes/{classroom.id}/step", f"/classes/{classroom.id}/open"]
+    room = f"/c/{classroom.code}/"
+    owner = client_for(alice)
+    for url in owner_pages:
+        assert owner.get(url).status_code == 200, url
+        for visitor in (bob, charlie, Client()):
+            assert visitor.get(url).status_code == 404, url
+    for url in owner_posts:
+        for visitor in (bob, charlie, Client()):
+            assert visitor.post(url).status_code == 404, url
+    assert bob.get(room).status_code == 200
+    for visitor in (owner, charlie, Client()):
+        assert visitor.get(room).status_code == 404
+        assert visitor.post(f"{room}polls/{poll.id}/answer", {"choice": "0"}).status_code == 404
+    # Hidden results: only the owner reads them.
+    assert owner.get(f"/polls/{poll.id}/results").status_code == 200
+    for visitor in (bob, charlie, Client()):
+        assert visitor.get(f"/polls/{poll.id}/results").status_code == 404
+    poll.refresh_from_db()
+    assert poll.status == Poll.Status.OPEN  # nobody but alice closed it
+
+
+def test_a_student_joins_by_code_with_a_nickname_and_no_account(classroom):
+    student = Client()
+    response = student.post("/join/", {"code": f" {classroom.code.lower()} "})
+    assert response["Location"] == f"/join/{classroom.code}/"
+    assert join(student, classroom, "  Ada   L ").status_code == 302
+    member = Membership.objects.get(classroom=classroom)
+    assert member.nickname == "Ada L" and member.user is None and member.learner is not None
+    page = student.get(f"/c/{classroom.code}/").content.decode()
+    assert "Ada L" in page and "Waiting for your instructor" in page
+    # Joining again from the same browser goes straight to the room.
+    assert student.get(f"/join/{classroom.code}/")["Location"] == f"/c/{classroom.code}/"
+
+
+def test_bad_codes_taken_nicknames_and_full_or_closed_classes_say_so(classroom):
+    assert Client().post("/join/", {"code": "O0l1"}).status_code == 400
+    assert Client().get("/join/ZZZZZZ/").status_code == 404
+    join(Client(), classroom, "ada")
+    response = join(Client(), classroom, "ada")
+    assert response.status_code == 400 and "already called" in response.content.decode()
+    Classroom.objects.filter(id=classroom.id).update(capacity=1)
+    response = join(Client(), classroom, "grace")
+    assert response.status_code == 400 and "full" in response.content.decode()
+    Classroom.objects.filter(id=classroom.id).update(capacity=10, is_open=False)
+    response = join(Client(), classroom, "grace")
+    assert response.status_code == 400 and "closed to new students" in response.content.decode()
+    assert Membership.objects.filter(classroom=classroom).count() == 1
+
+
+def test_joining_is_rate_limited_per_session(classroom):
+    student = Client()
+    statuses = [join(student, classroom, "").status_code for _ in range(11)]
+    assert statuses[:10] == [400] * 10 and statuses[10] == 429
+
+
+def test_nicknames_and_typed_questions_are_escaped(classroom, alice):
+    student = Client()
+    join(student, classroom, "<script>alert(1)</script>")
+    client_for(alice).post(f"/classes/{classroom.id}/polls/new/typed",
+                           {"kind": "single", "prompt": "<b>bold?</b>", "choices": "<i>yes</i>\nno"})
+    for html in (student.get(f"/c/{classroom.code}/").content.decode(),
+                 client_for(alice).get(f"/classes/{classroom.id}/").content.decode()):
+        assert "<script>alert(1)" not in html and "<b>bold?</b>" not in html and "<i>yes</i>" not in html
+        assert "&lt;b&gt;bold?&lt;/b&gt;" in html
+
+
+def test_typed_polls_are_validated(classroom, alice):
+    owner = client_for(alice)
+    url = f"/classes/{classroom.id}/polls/new/typed"
+    assert owner.post(url, {"kind": "single", "prompt": "Only one?", "choices": "a"}).status_code == 400
+    assert owner.post(url, {"kind": "single", "prompt": "Two right?", "choices": "a\nb", "correct": "1,2"}).status_code == 400
+    assert owner.post(url, {"kind": "number", "prompt": "How many?", "correct": "abc"}).status_code == 400
+    assert not Poll.objects.exists()
+    assert owner.post(url, {"kind": "number", "prompt": "How many?", "correct": "40±5"}).status_code == 302
+    assert Poll.objects.get().correct == {"answer": 40.0, "tolerance": 5.0}
+
+
+def test_a_quiz_bank_question_becomes_a_poll_with_its_right_answer(classroom, alice):
+    from lessons.content_loader import load_content
+    from lessons.models import Question
+
+    load_content()
+    question = Question.objects.filter(kind="single", active=True).first()
+    client_for(alice).post(f"/classes/{classroom.id}/polls/new/bank", {"question": question.id})
+    poll = Poll.objects.get()
+    assert poll.prompt == question.prompt and poll.question == question
+    assert poll.correct == [i for i, c in enumerate(question.data["choices"]) if c["correct"]]
+
+
+def answer(client, classroom, poll, **data):
+    return client.post(f"/c/{classroom.code}/polls/{poll.id}/answer", data, HTTP_HX_REQUEST="true")
+
+
+def test_one_answer_per_student_changeable_until_the_poll_closes(classroom, alice, bob):
+    poll = poll_create(classroom=classroom, kind="multiple", prompt="Which?", choices=["a", "b", "c"], correct=[0, 2])
+    assert answer(bob, classroom, poll, choices=["1"]).status_code == 200
+    response = answer(bob, classroom, poll, choices=["0", "2"])
+    assert "Your answer: <strong>a; c</strong>" in response.content.decode()
+    stored = Answer.objects.get(poll=poll)
+    assert stored.value == [0, 2] and stored.correct is True
+    client_for(alice).post(f"/classes/{classroom.id}/polls/{poll.id}/close")
+    response = answer(bob, classroom, poll, choices=["1"])
+    assert response.status_code == 409 and "closed" in response.content.decode()
+    assert Answer.objects.get(poll=poll).value == [0, 2]
+    assert answer(bob, classroom, poll, choices=["7"]).status_code == 400
+
+
+def test_answers_are_rate_limited_per_session(classroom, bob):
+    poll = poll_create(classroom=classroom, kind="number", prompt="How many?")
+    statuses = [answer(bob, classroom, poll, number=str(i)).status_code for i in range(31)]
+    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+    assert Answer.objects.get(poll=poll).value == 29
+
+
+def test_results_count_answers_and_reveal_hide_close_reset(classroom, alice, bob):
+    owner = client_for(alice)
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which?", choices=["a", "b"], correct=[1])
+    others = [Client() for _ in range(2)]
+    for i, other in enumerate(others):
+        join(other, classroom, f"s{i}")
+        answer(other, classroom, poll, choice="1")
+    answer(bob, classroom, poll, choice="0")
+    body = owner.get(f"/polls/{poll.id}/results").json()
+    assert body["counts"] == [1, 2] and body["total"] == 3 and body["correct"] == [1]
+    # Nothing new since that token: an empty answer.
+    assert owner.get(f"/polls/{poll.id}/results?v={body['v']}").status_code == 204
+    answer(bob, classroom, poll, choice="1")
+    assert owner.get(f"/polls/{poll.id}/results?v={body['v']}").json()["counts"] == [0, 3]
+
+    room = bob.get(f"/c/{classroom.code}/").content.decode()
+    assert "data-poll-chart" not in room
+    owner.post(f"/classes/{classroom.id}/polls/{poll.id}/reveal")
+    room = bob.get(f"/c/{classroom.code}/").content.decode()
+    token = re.search(r"/polls/\d+/results\?t=([^\"]+)\"", room).group(1)
+    assert bob.get(f"/polls/{poll.id}/results?t={token}").json()["counts"] == [0, 3]
+    assert "That is right." in room
+    owner.post(f"/classes/{classroom.id}/polls/{poll.id}/hide")
+    assert bob.get(f"/polls/{poll.id}/results?t={token}").status_code == 404
+    owner.post(f"/classes/{classroom.id}/polls/{poll.id}/reset")
+    poll.refresh_from_db()
+    assert poll.is_open and not poll.answers.exists()
+    owner.post(f"/classes/{classroom.id}/polls/{poll.id}/dismiss")
+    classroom.refresh_from_db()
+    assert classroom.current_poll is None
+
+
+def test_the_live_endpoint_is_empty_until_the_class_changes(classroom, alice, bob):
+    room = bob.get(f"/c/{classroom.code}/").content.decode()
+    live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+    version = re.search(r'data-version="(\d+)"', room).group(1)
+    assert bob.get(f"{live_url}&v={version}").status_code == 204
+    assert Client().get(f"{live_url}&v={version}").status_code == 204  # the signed link is the capability
+    assert Client().get("/live?t=1.1:forged&v=1").status_code == 404
+    poll_create(classroom=classroom, kind="single", prompt="New question?", choices=["yes", "no"])
+    body = bob.get(f"{live_url}&v={version}").json()
+    assert body["v"] > int(version) and "New question?" in body["poll_html"]
+    assert bob.get(f"{live_url}&v={body['v']}&run=").status_code == 204
