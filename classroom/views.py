@@ -13,9 +13,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.core import get_usage
+from redis import RedisError
 
+from config.views import too_many
 from lessons.learners import learner_for_request
-from playground.live import over_rate_limit
 from playground.models import ExperimentRun
 
 from . import live, services
@@ -30,14 +32,23 @@ JOINS_PER_MINUTE = 10
 ANSWERS_PER_MINUTE = 30
 
 
-def _too_many(request, what: str, limit: int):
+def _session(group, request) -> str:
+    return request.session.session_key or ""
+
+
+def _too_many(request, what: str, limit: int) -> bool:
+    """Counts one more join or answer of this session; True once it is over `limit` a minute."""
     if not request.session.session_key:
         request.session.save()
-    return over_rate_limit(f"classroom-{what}:{request.session.session_key}", limit=limit, window_seconds=60)
+    try:
+        usage = get_usage(request, group=f"classroom-{what}", key=_session, rate=f"{limit}/m", increment=True)
+    except RedisError:
+        return False  # no counter without Redis: let the student through rather than refuse
+    return bool(usage and usage["should_limit"])
 
 
 def _slow_down(request, message: str):
-    return render(request, "errors/error.html", {"code": 429, "title": "Slow down", "message": message}, status=429)
+    return too_many(request, title="Slow down", message=message, retry_after=60)
 
 
 # --- Instructors ---------------------------------------------------------------------------------
