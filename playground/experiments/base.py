@@ -8,8 +8,11 @@ Django, Celery or Redis.
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from django import forms
 
@@ -172,6 +175,17 @@ class Experiment:
 
 
 MAX_POINTS_PER_TRACE = 5000
+
+
+@contextmanager
+def live_scratch(prefix: str) -> Iterator[str]:
+    """A live run's own directory under var/live, removed with everything in it when the run ends."""
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR) / "var" / "live"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=root, ignore_cleanup_errors=True) as workdir:
+        yield workdir
 
 
 def downsample(frames: list[Frame], limit: int) -> list[Frame]:

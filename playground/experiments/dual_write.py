@@ -15,15 +15,12 @@ scenario on real processes, SQLite and a Redis Stream (dual_write_live.py).
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django import forms
 
-from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace, live_scratch
 
 NAIVE = "naive"
 PUBLISH_FIRST = "publish-first"
@@ -223,13 +220,8 @@ def _run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
 
     from . import dual_write_live
 
-    root = Path(settings.BASE_DIR) / "var" / "live"
-    root.mkdir(parents=True, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="dual-write-", dir=root)
-    try:
+    with live_scratch("dual-write-") as workdir:
         return dual_write_live.run_live(params, seed, emit, redis_url=settings.REDIS_URL, workdir=workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def verdict(summary: dict[str, Any]) -> list[Check]:

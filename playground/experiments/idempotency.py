@@ -28,15 +28,13 @@ real time.
 from __future__ import annotations
 
 import random
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django import forms
 
-from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace, live_scratch
 
 NAIVE = "naive"
 DEDUP_TABLE = "dedup-table"
@@ -346,9 +344,7 @@ def run_live(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
 
     from . import idempotency_live  # imported late: it imports this module
 
-    scratch = Path(settings.BASE_DIR) / "var" / "live"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="idempotency-", dir=scratch) as workdir:
+    with live_scratch("idempotency-") as workdir:
         return idempotency_live.run_live(params, seed, emit, redis_url=settings.REDIS_URL, workdir=workdir)
 
 
