@@ -46,6 +46,8 @@ LARGEST = [
     ("idempotency", "naive", {"mode": "naive", "messages": 100_000}),
     ("idempotency", "dedup table", {"mode": "dedup-table", "messages": 100_000}),
     ("idempotency", "dedup cache", {"mode": "dedup-cache-ttl", "messages": 100_000}),
+    ("locks", "no fencing, 100,000 leases", {"mode": "no-fencing", "operations": 100_000}),
+    ("locks", "fencing, 100,000 leases, 50 clients, 100 records", {"mode": "fencing", "operations": 100_000, "clients": 50, "records": 100}),
     ("retries", "contention, 500 clients, no jitter", {"mode": "contention", "strategy": "exponential", "clients": 500}),
     ("retries", "flaky, 100,000 requests, full jitter", {"mode": "flaky-dependency", "strategy": "full", "requests": 100_000, "redrive": "on"}),
     ("saga", "orchestration", {"mode": "orchestration", "sagas": 100_000}),

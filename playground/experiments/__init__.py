@@ -1,6 +1,6 @@
 """The registry of experiments: adding one means adding its module here."""
 
-from . import consistency_models, dual_write, idempotency, quorums, reconciliation, retries, saga
+from . import consistency_models, dual_write, idempotency, locks, quorums, reconciliation, retries, saga
 from .base import Experiment
 
 # One line each, so that experiments added side by side merge cleanly.
@@ -8,6 +8,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     consistency_models.EXPERIMENT,
     dual_write.EXPERIMENT,
     idempotency.EXPERIMENT,
+    locks.EXPERIMENT,
     quorums.EXPERIMENT,
     reconciliation.EXPERIMENT,
     retries.EXPERIMENT,
