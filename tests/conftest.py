@@ -82,7 +82,10 @@ def running_web_server(tmp_path_factory, **env_overrides):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), DEBUG="0", **env_overrides)
+    # Its two processes add up their metrics in one directory, as under `make run`.
+    metrics_dir = tmp_path_factory.mktemp("metrics")
+    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), DEBUG="0",
+               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), **env_overrides)
     log_path = tmp_path_factory.mktemp("web") / "gunicorn.log"
     log = log_path.open("w")
     server = subprocess.Popen(
