@@ -21,7 +21,9 @@ from .review import answer_record, interview_days_left, mastery_by_topic, next_d
 
 @require_GET
 def catalogue(request):
-    lessons = list(Lesson.objects.annotate(question_count=Count("questions", filter=Q(questions__active=True))))
+    # The bodies are most of each row and the catalogue shows none of them.
+    lessons = list(Lesson.objects.defer("body_markdown", "body_html")
+                   .annotate(question_count=Count("questions", filter=Q(questions__active=True))))
     for lesson in lessons:
         lesson.experiment = get_experiment(lesson.experiment_slug)
     return render(request, "lessons/catalogue.html", {"lessons": lessons})
