@@ -25,8 +25,10 @@ from .review import answer_record, interview_days_left, mastery_by_topic, next_d
 
 @require_GET
 def catalogue(request):
-    # An aggregate drops Meta.ordering, hence the explicit order_by.
-    lessons = list(Lesson.objects.annotate(question_count=Count("questions", filter=Q(questions__active=True)))
+    # An aggregate drops Meta.ordering, hence the explicit order_by; the bodies are most
+    # of each row and the catalogue shows none of them.
+    lessons = list(Lesson.objects.defer("body_markdown", "body_html")
+                   .annotate(question_count=Count("questions", filter=Q(questions__active=True)))
                    .order_by("order", "slug"))
     mastery = {row.lesson.id: row for row in mastery_by_topic(learner_for_request(request, create=False))}
     for lesson in lessons:

@@ -6,12 +6,21 @@
 4. The dual-write live relay: batched vs one-by-one publishing, and raw pipelined XADD as the ceiling.
 5. The interview scorer's rubric-item precision and recall on the labelled answers.
 6. Submit → first drawn chart point in a real, cold Chromium through gunicorn (DEBUG off).
+7. Pages under load: locust against gunicorn as `make run` serves it, each page's requests/s
+   over a do-nothing view's (the ceiling) in the same run, fresh and returning visitors.
+
+`python scripts/bench.py pages` measures only (7) and replaces its section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import os
+import csv
 import platform
+import re
+import socket
+import tempfile
+import urllib.request
 import statistics
 import subprocess
 import sys
@@ -212,7 +221,104 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
     ]
 
 
+PAGE_USERS = 16
+PAGE_SECONDS = int(os.environ.get("BENCH_PAGE_SECONDS", "8"))
+PAGES_HEADING = "## Pages under load"
+
+
+def start_gunicorn(tmp: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    metrics_dir = tmp / "metrics"
+    metrics_dir.mkdir()
+    env = dict(os.environ, DEBUG="0", BENCH_NOOP="1", WEB_PORT=str(port), ALLOWED_HOSTS="127.0.0.1",
+               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/bench/noop", timeout=1)
+            return server, url
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                sys.exit("gunicorn did not start for the page benchmark")
+            time.sleep(0.2)
+
+
+def locust(url: str, path: str, visitor: str, tmp: Path) -> dict:
+    prefix = tmp / f"locust-{abs(hash((path, visitor)))}"
+    env = dict(os.environ, BENCH_PATH=path, BENCH_VISITOR=visitor)
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "locustfile.py"), "--headless",
+                    "-u", str(PAGE_USERS), "-r", str(PAGE_USERS), "-t", f"{PAGE_SECONDS}s", "--host", url,
+                    "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"],
+                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    with open(f"{prefix}_stats.csv") as rows:
+        row = next((r for r in csv.DictReader(rows) if r["Name"] == "page"), None)
+    if row is None:  # not one request finished in the time given
+        return {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "failures": 0, "requests": 0}
+    return {"rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p99": float(row["99%"]),
+            "failures": int(row["Failure Count"]), "requests": int(row["Request Count"])}
+
+
+def bench_pages() -> list[str]:
+    from interview.models import InterviewScript
+    from lessons.models import Lesson
+    from playground.models import ExperimentRun
+    from playground.runner import run_execute
+
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, status=ExperimentRun.Status.RUNNING)
+    run_execute(run, frame_delay=0)
+    lesson = Lesson.objects.get(slug="dual-write")
+    assert InterviewScript.objects.exists(), "run `make setup` first: no interview scripts"
+    pages = [("do-nothing view (ceiling)", "/bench/noop"), ("catalogue", "/"), ("lesson", lesson.get_absolute_url()),
+             ("quiz", f"/lessons/{lesson.slug}/quiz/"), ("experiment page", "/experiments/dual-write/"),
+             ("finished run page", run.get_absolute_url()), ("frames endpoint", f"/runs/{run.id}/frames?after=0"),
+             ("interview list", "/interview/")]
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        server, url = start_gunicorn(tmp)
+        try:
+            results = {(name, visitor): locust(url, path, visitor, tmp) for name, path in pages for visitor in ("fresh", "returning")}
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    lines = [PAGES_HEADING, "",
+             f"locust ({PAGE_USERS} users, no think time, {PAGE_SECONDS} s a page, on the same machine as the server) against "
+             f"gunicorn as `make run` serves it (`config/gunicorn.py`: gthread, {os.cpu_count() * 2} processes × 4 threads, "
+             "DEBUG=0, WhiteNoise). *Fresh* visitors send no cookies; *returning* ones keep theirs. Ratio: the page's "
+             "requests/s over the do-nothing view's, same visitors, same run (goal ≥ 0.5, lessons ≥ 0.8). "
+             f"Load average when it started: {load:.1f} on {os.cpu_count()} cores.", "",
+             "| page | visitors | req/s | p50 | p99 | ratio to ceiling | failed |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, _ in pages:
+        for visitor in ("fresh", "returning"):
+            r, ceiling = results[(name, visitor)], results[(pages[0][0], visitor)]
+            lines.append(f"| {name} | {visitor} | {r['rps']:,.0f} | {r['p50']:.0f} ms | {r['p99']:.0f} ms | "
+                         f"{r['rps'] / ceiling['rps']:.2f} | {r['failures']} of {r['requests']:,} |")
+    return lines
+
+
+def write_pages_section(lines: list[str]) -> None:
+    """Replace the pages section of docs/benchmarks.md (or add it), keeping everything else."""
+    out = ROOT / "docs" / "benchmarks.md"
+    text = out.read_text() if out.exists() else "# Benchmarks\n"
+    section = "\n".join(lines) + "\n"
+    pattern = re.compile(rf"^{re.escape(PAGES_HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    out.write_text(text)
+    print(section)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["pages"]:
+        write_pages_section(bench_pages())
+        return
     delay = os.environ.get("RUN_FRAME_DELAY_MS", "25")
     largest = bench_largest()
     retries = bench_retries_table()
@@ -220,6 +326,7 @@ def main() -> None:
     relay = bench_relay(settings.REDIS_URL)
     interview = interview_report()
     first_chart = bench_cold_first_chart()
+    pages = bench_pages()
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     lines = [
@@ -253,6 +360,8 @@ def main() -> None:
         *interview,
         "",
         *first_chart,
+        "",
+        *pages,
         "",
     ]
     out = ROOT / "docs" / "benchmarks.md"
