@@ -22,10 +22,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def content(db):
-    from interview.loader import load_interview_scripts
     from lessons.content_loader import load_content
 
     load_content()
+
+
+@pytest.fixture
+def scripts(content):
+    from interview.loader import load_interview_scripts
+
     load_interview_scripts()
 
 
@@ -76,7 +81,7 @@ def test_two_first_answers_of_a_new_visitor_at_once_make_one_learner(web_server,
     assert Attempt.objects.count() == 2
 
 
-def test_two_interview_starts_at_once_make_one_session(web_server, content):
+def test_two_interview_starts_at_once_make_one_session(web_server, scripts):
     visitor = Visitor(web_server)
     _, page = visitor.get("/interview/")
     slug = re.search(r'href="/interview/scripts/([a-z0-9-]+)/"', page).group(1)
