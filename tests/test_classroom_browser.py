@@ -114,3 +114,13 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
     teacher.keyboard.press("End")
     frames = int(slider.get_attribute("max"))
     grace.wait_for_function(f"{STUDENT_TRACE} === {frames}")
+
+    # The dashboard: a heatmap with its table, the poll history, and CSV exports.
+    teacher.goto(f"{web_server}/classes/{classroom.id}/dashboard")
+    teacher.wait_for_function("document.getElementById('heatmap-chart').data !== undefined")
+    assert teacher.locator("[data-mastery-table] tbody tr").count() == 2
+    assert "Which write must commit first" in teacher.locator("[data-poll-history]").inner_text()
+    with teacher.expect_download() as download:
+        teacher.locator("[data-csv=polls]").click()
+    exported = open(download.value.path(), encoding="utf-8").read()
+    assert "Which write must commit first in a dual write?" in exported and ",2," in exported
