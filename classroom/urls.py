@@ -16,6 +16,9 @@ urlpatterns = [
     path("classes/<int:classroom_id>/present", views.present, name="present"),
     path("classes/<int:classroom_id>/step", views.replay_step, name="replay_step"),
     path("classes/<int:classroom_id>/sync", views.sync, name="sync"),
+    path("classes/<int:classroom_id>/dashboard", views.dashboard, name="dashboard"),
+    path("classes/<int:classroom_id>/mastery.csv", views.dashboard_csv, {"table": "mastery"}, name="mastery_csv"),
+    path("classes/<int:classroom_id>/polls.csv", views.dashboard_csv, {"table": "polls"}, name="polls_csv"),
     path("polls/<int:poll_id>/results", views.poll_results_view, name="poll_results"),
     # Students
     path("join/", views.join, name="join"),

@@ -19,6 +19,7 @@ from config.views import too_many
 from lessons.learners import learner_for_request
 from playground.models import ExperimentRun
 
+from . import dashboard as class_dashboard
 from . import live, services
 from .access import (get_member_classroom, get_owned_classroom, is_instructor, live_token, membership_for,
                      read_live_token, remember_membership)
@@ -202,6 +203,28 @@ def sync(request, classroom_id: int):
     if classroom.presented_run and classroom.presented_run.is_final:
         services.classroom_replay_step(classroom=classroom, step=None)
     return HttpResponse(status=204)
+
+
+@require_GET
+def dashboard(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    matrix = class_dashboard.mastery_matrix(classroom)
+    return render(request, "classroom/dashboard.html", {
+        "classroom": classroom, "matrix": matrix, "polls": class_dashboard.poll_history(classroom),
+        "figure": class_dashboard.heatmap_figure(matrix) if matrix["rows"] else None,
+    })
+
+
+@require_GET
+def dashboard_csv(request, classroom_id: int, table: str):
+    classroom = get_owned_classroom(request, classroom_id)
+    if table == "mastery":
+        content = class_dashboard.mastery_csv(class_dashboard.mastery_matrix(classroom))
+    else:
+        content = class_dashboard.polls_csv(class_dashboard.poll_history(classroom))
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{classroom.code}-{table}.csv"'
+    return response
 
 
 # --- Live results, shared by the instructor's console and students' screens ----------------------

@@ -8,8 +8,10 @@
 6. Submit → first drawn chart point in a real, cold Chromium through gunicorn (DEBUG off).
 7. Pages under load: locust against gunicorn as `make run` serves it, each page's requests/s
    over a do-nothing view's (the ceiling) in the same run, fresh and returning visitors.
+8. A class of 200 simulated students (locust, headless) against gunicorn: live endpoints and answer → chart.
 
-`python scripts/bench.py pages` measures only (7) and replaces its section of docs/benchmarks.md.
+`python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8); each
+replaces its own section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -315,6 +317,113 @@ def write_pages_section(lines: list[str]) -> None:
     print(section)
 
 
+CLASS_SIZE = 200
+CLASS_SECONDS = 45
+
+
+def bench_classroom() -> list[str]:
+    """200 students join, follow the live endpoint and a presented run, answer a poll; one instructor watches the chart."""
+    import csv
+    import json
+    import socket
+    import tempfile
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from classroom.models import Classroom
+    from classroom.services import classroom_create, classroom_present, poll_create
+    from lessons.models import Learner
+    from playground.models import ExperimentRun
+
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+    classroom = classroom_create(owner=instructor, name="Benchmark class")
+    Classroom.objects.filter(id=classroom.id).update(capacity=CLASS_SIZE + 10)
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which commits first?", choices=["order", "event"], correct=[0])
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
+    frames: list[dict] = []
+    summary = experiment.run(params, 7, frames.append)
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames, summary=summary,
+                                       status=ExperimentRun.Status.SUCCEEDED, created_by=instructor)
+    classroom_present(classroom=classroom, run=run)
+    session = SessionStore()
+    session.update({SESSION_KEY: str(instructor.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: instructor.get_session_auth_hash()})
+    session.create()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
+        cwd=ROOT, env=dict(os.environ, DEBUG="0", ALLOWED_HOSTS="127.0.0.1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    work = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/static/css/app.css", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("gunicorn did not start for the classroom benchmark")
+                time.sleep(0.2)
+        env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
+                   BENCH_FRAMES_URL=f"/runs/{run.id}/frames?after={len(frames)}",
+                   BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "latency.json"))
+        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"), "--headless",
+                        "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s", "--host", url,
+                        "--csv", str(work / "class"), "--only-summary", "--loglevel", "WARNING"],
+                       cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+        with open(work / "class_stats.csv", newline="") as stats_file:
+            stats = list(csv.DictReader(stats_file))
+        measured = json.loads((work / "latency.json").read_text())
+        joined = classroom.members.count()
+        answers = poll.answers.count()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
+        classroom.delete()
+        run.delete()
+        instructor.delete()
+    lag = sorted(max(0.0, x) for x in measured["latencies"])
+    lines = [
+        f"{joined} students joined, {answers} answered; {CLASS_SECONDS} s under gunicorn (2 workers × 4 threads), "
+        "students polling the live endpoint and the presented run's frames endpoint once a second, the instructor's chart every 500 ms.",
+        "",
+        "| endpoint | requests | failures | p50 | p99 | max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in stats:
+        lines.append(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} ms | {row['99%']} ms | "
+                     f"{float(row['Max Response Time']):.0f} ms |")
+    if lag:
+        lines += ["", f"Answer → instructor's chart (answer saved until the chart's poll shows it, {len(lag)} answers): "
+                      f"p50 {statistics.median(lag) * 1000:.0f} ms, p99 {lag[min(len(lag) - 1, int(len(lag) * 0.99))] * 1000:.0f} ms, "
+                      f"max {lag[-1] * 1000:.0f} ms (the chart polls every 500 ms, which bounds the median)."]
+    return lines
+
+
+def replace_section(text: str, title: str, body: list[str]) -> str:
+    """Put `body` under `title` in a Markdown file, replacing that section if it is there."""
+    section = "\n".join([title, "", *body, ""])
+    start = text.find(title)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + len(title))
+    return text[:start] + section + (text[end + 1:] if end >= 0 else "")
+
+
+CLASSROOM_TITLE = f"## A class of {CLASS_SIZE} students (locust, headless, against gunicorn)"
+
+
 def main() -> None:
     if sys.argv[1:] == ["pages"]:
         write_pages_section(bench_pages())
@@ -363,6 +472,10 @@ def main() -> None:
         "",
         *pages,
         "",
+        CLASSROOM_TITLE,
+        "",
+        *bench_classroom(),
+        "",
     ]
     out = ROOT / "docs" / "benchmarks.md"
     out.parent.mkdir(exist_ok=True)
@@ -371,4 +484,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["classroom"]:
+        out = ROOT / "docs" / "benchmarks.md"
+        section = bench_classroom()
+        out.write_text(replace_section(out.read_text() if out.exists() else "# Benchmarks\n", CLASSROOM_TITLE, section))
+        print("\n".join(section))
+    else:
+        main()

@@ -241,3 +241,20 @@ def test_the_live_endpoint_is_empty_until_the_class_changes(classroom, alice, bo
     body = bob.get(f"{live_url}&v={version}").json()
     assert body["v"] > int(version) and "New question?" in body["poll_html"]
     assert bob.get(f"{live_url}&v={body['v']}&run=").status_code == 204
+
+
+def test_the_dashboard_shows_mastery_and_poll_history_and_exports_both(lessons_loaded, classroom, alice, bob, charlie):
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which, <really>?", choices=["a", "b"], correct=[1])
+    answer(bob, classroom, poll, choice="1")
+    owner = client_for(alice)
+    page = owner.get(f"/classes/{classroom.id}/dashboard").content.decode()
+    assert "heatmap-figure" in page and "Which, &lt;really&gt;?" in page and "100%" in page
+    polls = owner.get(f"/classes/{classroom.id}/polls.csv")
+    assert polls["Content-Type"].startswith("text/csv")
+    rows = polls.content.decode().splitlines()
+    assert rows[0] == "asked,question,kind,answered,correct %" and rows[1].endswith("Which, <really>?\",Single choice,1,100")
+    mastery = owner.get(f"/classes/{classroom.id}/mastery.csv").content.decode().splitlines()
+    assert mastery[0].startswith("student") and mastery[1].startswith("bob,")
+    for visitor in (bob, charlie, Client()):
+        for url in (f"/classes/{classroom.id}/dashboard", f"/classes/{classroom.id}/polls.csv", f"/classes/{classroom.id}/mastery.csv"):
+            assert visitor.get(url).status_code == 404

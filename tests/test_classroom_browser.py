@@ -1,0 +1,126 @@
+"""A class in headless Chromium: an instructor and two students (one on a 390-px phone), against gunicorn and a real worker."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from classroom.models import Answer, Classroom, Poll
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+XSS_NICKNAME = "<script>window.pwned=1</script>"
+STUDENT_TRACE = "(() => { const c = document.getElementById('chart-0'); return c && c.data ? c.data[0].x.length : -1; })()"
+
+
+@pytest.fixture
+def contexts(browser):
+    made = []
+
+    def new(**viewport):
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        made.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield new
+    for context in made:
+        context.close()
+
+
+def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, celery_worker_process, contexts):
+    User.objects.create_user("alice", password="a-long-pass-phrase-1")
+    call_command("make_instructor", "alice")
+    teacher, ada, grace = contexts(), contexts(), contexts(width=390, height=844)
+
+    teacher.goto(f"{web_server}/accounts/login/?next=/classes/")
+    teacher.get_by_label("Username").fill("alice")
+    teacher.get_by_label("Password").fill("a-long-pass-phrase-1")
+    teacher.get_by_role("button", name="Sign in").click()
+    teacher.get_by_label("Class name").fill("Consistency, Tuesday")
+    teacher.get_by_role("button", name="Create a class").click()
+    code = teacher.locator("[data-join-code]").inner_text()
+    classroom = Classroom.objects.get(code=code)
+
+    # Join by typing the code (desktop) and by the join link (phone); one nickname is a script.
+    ada.goto(f"{web_server}/join/")
+    ada.get_by_label("Join code").fill(code.lower())
+    ada.get_by_role("button", name="Next").click()
+    ada.get_by_label("Your nickname").fill(XSS_NICKNAME)
+    ada.get_by_role("button", name="Join").click()
+    grace.goto(f"{web_server}/join/{code}/")
+    grace.get_by_label("Your nickname").fill("Grace")
+    grace.get_by_role("button", name="Join").click()
+    for student in (ada, grace):
+        student.locator("[data-waiting]").wait_for()
+    assert ada.locator("[data-nickname]").inner_text() == XSS_NICKNAME
+    assert grace.evaluate("document.documentElement.scrollWidth") <= 390
+    teacher.reload()
+    teacher.locator("[data-members]").evaluate("el => el.closest('details').open = true")
+    assert XSS_NICKNAME in teacher.locator("[data-members]").inner_text()
+    assert teacher.evaluate("window.pwned") is None and ada.evaluate("window.pwned") is None
+
+    # A typed poll reaches both screens without a reload; answers grow the instructor's chart.
+    teacher.get_by_label("Question", exact=True).fill("Which write must commit first in a dual write?")
+    teacher.locator("[data-typed-poll]").get_by_label("Choices, one per line (2 to 8)").fill("the order\nthe event")
+    teacher.locator("[data-typed-poll]").get_by_role("button", name="Push to the room").click()
+    for student in (ada, grace):
+        student.locator("[data-poll-prompt]").filter(has_text="Which write must commit first").wait_for()
+    grace.get_by_label("the event").check()
+    grace.get_by_role("button", name="Send").click()
+    grace.locator("[data-my-answer]").filter(has_text="the event").wait_for()
+    teacher.wait_for_function("document.querySelector('[data-poll-chart]').dataset.total === '1'")
+    ada.get_by_label("the order").check()
+    ada.get_by_role("button", name="Send").click()
+    teacher.wait_for_function("document.querySelector('[data-poll-chart]').dataset.total === '2'")
+    counts = teacher.evaluate("document.querySelector('[data-poll-chart-plot]').data[0].x")
+    assert sorted(counts) == [1, 1]
+    # Revealed results reach the students' screens as a chart too.
+    teacher.get_by_role("button", name="Reveal results").click()
+    grace.wait_for_function("document.querySelector('[data-poll-chart]') && document.querySelector('[data-poll-chart]').dataset.total === '2'")
+
+    # Predict, then reveal: predictions first, then the run, on every screen.
+    teacher.get_by_label("Experiment and preset").select_option(label="Dual write vs transactional outbox — Naive")
+    teacher.locator("[data-prediction-poll]").get_by_role("button", name="Ask for predictions").click()
+    for student, guess in ((ada, "5"), (grace, "900")):
+        student.locator("[data-poll-prompt]").filter(has_text="How many orders").wait_for()
+        student.get_by_label("Your answer").fill(guess)
+        student.get_by_role("button", name="Send").click()
+        student.locator("[data-my-answer]").filter(has_text=guess).wait_for()
+    teacher.get_by_role("button", name="Start the run").click()
+    # The presented run appears on the phone and grows while the worker runs it.
+    grace.wait_for_function(f"{STUDENT_TRACE} > 0", timeout=60_000)
+    early = grace.evaluate(STUDENT_TRACE)
+    grace.wait_for_function(f"{STUDENT_TRACE} > {early}", timeout=60_000)
+    ada.wait_for_function(f"{STUDENT_TRACE} > 0", timeout=60_000)
+    # When it ends the room sees the predictions beside the measured number.
+    for student in (ada, grace):
+        student.locator("[data-reveal]").wait_for(timeout=90_000)
+    poll = Poll.objects.get(experiment_slug="dual-write")
+    actual = poll.run.summary["orders_without_event"]
+    assert grace.locator("[data-measured]").inner_text() == str(actual)
+    assert grace.locator("[data-closest]").count() == 0  # not unless the instructor chooses
+    teacher.get_by_role("button", name="Show who was closest").click()
+    closest = min(Answer.objects.filter(poll=poll), key=lambda a: abs(a.value - actual)).member.nickname
+    grace.locator("[data-closest]").filter(has_text=closest).wait_for()
+
+    # The instructor steps the replay; the students' charts follow.
+    slider = teacher.locator("[data-replay-slider]")
+    slider.focus()
+    teacher.keyboard.press("Home")
+    teacher.keyboard.press("ArrowRight")
+    for student in (ada, grace):
+        student.wait_for_function(f"{STUDENT_TRACE} === 2")
+    teacher.keyboard.press("End")
+    frames = int(slider.get_attribute("max"))
+    grace.wait_for_function(f"{STUDENT_TRACE} === {frames}")
+
+    # The dashboard: a heatmap with its table, the poll history, and CSV exports.
+    teacher.goto(f"{web_server}/classes/{classroom.id}/dashboard")
+    teacher.wait_for_function("document.getElementById('heatmap-chart').data !== undefined")
+    assert teacher.locator("[data-mastery-table] tbody tr").count() == 2
+    assert "Which write must commit first" in teacher.locator("[data-poll-history]").inner_text()
+    with teacher.expect_download() as download:
+        teacher.locator("[data-csv=polls]").click()
+    exported = open(download.value.path(), encoding="utf-8").read()
+    assert "Which write must commit first in a dual write?" in exported and ",2," in exported
