@@ -17,7 +17,8 @@ def contexts(browser):
     made = []
 
     def new(**viewport):
-        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        # Playwright's wait_for_function needs eval, which the CSP forbids; tests/test_security.py checks the CSP.
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, bypass_csp=True)
         made.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)

@@ -152,3 +152,56 @@ def test_no_page_breaks_its_content_security_policy_and_no_injected_script_runs(
     page.wait_for_timeout(300)
     context.close()
     assert violations == [] and dialogs == []
+
+
+def _enforcing_csp(browser, violations, **viewport):
+    """A browser tab that enforces the pages' CSP and records every violation."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+    page.on("console", lambda message: violations.append(message.text) if "CSP" in message.text
+            or "Content Security Policy" in message.text else None)
+    page.set_default_timeout(30_000)
+    return context, page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_class_runs_under_the_content_security_policy(web_server, content, browser):
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    User.objects.create_user("alice", password="a-long-pass-phrase-1")
+    call_command("make_instructor", "alice")
+    violations = []
+    teacher_context, teacher = _enforcing_csp(browser, violations)
+    student_context, student = _enforcing_csp(browser, violations, width=390, height=844)
+    teacher.goto(f"{web_server}/accounts/login/?next=/classes/")
+    teacher.get_by_label("Username").fill("alice")
+    teacher.get_by_label("Password").fill("a-long-pass-phrase-1")
+    teacher.get_by_role("button", name="Sign in").click()
+    teacher.get_by_label("Class name").fill("CSP class")
+    teacher.get_by_role("button", name="Create a class").click()
+    code = teacher.locator("[data-join-code]").inner_text()
+    student.goto(f"{web_server}/join/{code}/")
+    student.get_by_label("Your nickname").fill("Ada")
+    student.get_by_role("button", name="Join").click()
+    student.locator("[data-waiting]").wait_for()
+    teacher.get_by_label("Question", exact=True).fill("Which write must commit first?")
+    teacher.locator("[data-typed-poll]").get_by_label("Choices, one per line (2 to 8)").fill("the order\nthe event")
+    teacher.locator("[data-typed-poll]").get_by_role("button", name="Push to the room").click()
+    # The room's polling script, htmx and Plotly all run: the poll arrives and the answer is drawn.
+    student.locator("[data-poll-prompt]").filter(has_text="Which write must commit first").wait_for()
+    student.get_by_label("the event").check()
+    student.get_by_role("button", name="Send").click()
+    student.locator("[data-my-answer]").filter(has_text="the event").wait_for()
+    teacher.locator("[data-poll-chart-plot] .main-svg").first.wait_for()
+    from classroom.models import Classroom
+
+    teacher.goto(f"{web_server}/classes/{Classroom.objects.get(code=code).id}/projector")
+    teacher.locator("img.projector-qr").wait_for()
+    assert teacher.evaluate("document.querySelector('img.projector-qr').naturalWidth") > 0  # the QR SVG loaded
+    teacher_context.close()
+    student_context.close()
+    assert violations == []
