@@ -56,13 +56,14 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
 
 def _worker_main(make_pid: int) -> psutil.Process | None:
     for process in _descendants(make_pid):
-        try:
+        try:  # the killed worker's children may be zombies or gone while we look
             cmdline = process.cmdline()
-        except psutil.NoSuchProcess:
+            parent = process.parent()
+            if "celery" in cmdline and "worker" in cmdline and parent.name() != "celery":
+                if any("serve.py" in part for part in parent.cmdline()):
+                    return process
+        except psutil.NoSuchProcess:  # ZombieProcess included
             continue
-        if "celery" in cmdline and "worker" in cmdline and process.parent().name() != "celery":
-            if any("serve.py" in part for part in process.parent().cmdline()):
-                return process
     return None
 
 
