@@ -276,6 +276,28 @@ def test_choreography_pays_for_its_event_hops_in_latency():
     assert choreographed["mean_inconsistency_window_ms"] > orchestrated["mean_inconsistency_window_ms"]
 
 
+def test_in_a_choreography_a_timed_out_step_goes_unnoticed_until_its_owners_next_sweep():
+    orchestrated, _, o_journal = journal_of(_timed_out_payment(200), mode=ORCHESTRATION)
+    choreographed, frames, c_journal = journal_of(_timed_out_payment(200), mode=CHOREOGRAPHY)
+    # The coordinator's timer fires at the deadline; nobody is waiting in a choreography.
+    assert orchestrated["max_unnoticed_overdue_ms"] == 0
+    timeout = next(entry for entry in c_journal[0].log if entry.action == saga.TIMEOUT)
+    assert timeout.end_ms % saga.SWEEP_MS == 0 and timeout.end_ms > timeout.start_ms + 100
+    assert 0 < choreographed["max_unnoticed_overdue_ms"] == timeout.end_ms - (timeout.start_ms + 100) <= saga.SWEEP_MS
+    assert max(frame["stalled"] for frame in frames) == 1 and frames[-1]["stalled"] == 0
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules())
+def test_a_choreographed_saga_is_stalled_at_most_one_sweep_and_an_orchestrated_one_never(schedule):
+    orchestrated, o_frames, _ = journal_of(schedule, mode=ORCHESTRATION)
+    choreographed, _, journal = journal_of(schedule, mode=CHOREOGRAPHY)
+    assert orchestrated["max_unnoticed_overdue_ms"] == 0 and max(f["stalled"] for f in o_frames) == 0
+    assert 0 <= choreographed["max_unnoticed_overdue_ms"] <= saga.SWEEP_MS
+    timed_out = [r for r in journal if any(entry.action == saga.TIMEOUT for entry in r.log)]
+    assert all(r.stalled is not None for r in timed_out)
+
+
 def test_half_done_sagas_drain_with_compensation_and_pile_up_without():
     correct, correct_frames = run(ORCHESTRATION)
     naive, naive_frames = run(NO_COMPENSATION)

@@ -28,6 +28,10 @@ which breaks the saga guarantee as surely as a skipped compensation does.
 - choreography: no coordinator; each service reacts to the previous service's
   event and publishes its own, so every command and every reply is an event
   through a broker: slower hops, a longer time to notice and repair a failure.
+  Nobody waits for a reply, so nobody's timer fires at a step's deadline: each
+  service owns the timeout of the step after its own, and finds overdue sagas
+  by sweeping its table every SWEEP_MS. Until that sweep, a saga whose step is
+  overdue is stalled: no service is acting on it, and nothing shows it.
 - no-compensation: the naive version. On a failure or a timeout it just stops,
   leaving whatever already committed: charged but never shipped.
 
@@ -80,6 +84,7 @@ ALL_COMMITTED = [("T", step) for step in range(len(STEPS))]
 ARRIVAL_MS = 10  # one saga starts every 10 ms of simulated time
 RPC_HOP_MS = 2  # a direct call or reply between the coordinator and a service
 EVENT_HOP_MS = 10  # an event through an outbox, a relay and a broker to its consumer
+SWEEP_MS = 250  # choreography: how often each service looks for sagas whose next event is overdue
 BACKOFF_BASE_MS = 20
 BACKOFF_CAP_MS = 1000
 MAX_ATTEMPTS = 10  # the form's bound; also caps the failures the schedule draws
@@ -184,6 +189,7 @@ class Saga:
     effects: list[tuple[str, int]] = field(default_factory=list)
     half_done: list[Window] = field(default_factory=list)  # some steps in effect, not all
     charged_not_shipped: list[Window] = field(default_factory=list)
+    stalled: tuple[int, int] | None = None  # overdue and not yet noticed by anyone
 
 
 def follows_saga_guarantee(effects: list[tuple[str, int]], *, escalated: bool = False) -> bool:
@@ -211,6 +217,7 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     unknown = None  # the step that timed out, if any
     late_at = None  # when that step commits anyway, unless a tombstone gets there first
     escalated = False
+    stalled = None  # (deadline passed, someone noticed) for a timed-out step
     latencies = schedule.latencies[index] if index < len(schedule.latencies) else None
 
     for step in range(len(STEPS)):
@@ -221,8 +228,11 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
         failed = (index, step) in schedule.step_failures
         if replied > deadline:
             # A timeout means "unknown", not "failed": the service may still commit.
-            log.append(Entry(deadline, TIMEOUT, step, sent, deadline))
-            t = deadline
+            # A coordinator's timer fires at the deadline; a choreographed service's sweep, later.
+            noticed = -(-deadline // SWEEP_MS) * SWEEP_MS if mode == CHOREOGRAPHY else deadline
+            log.append(Entry(noticed, TIMEOUT, step, sent, noticed))
+            stalled = (deadline, noticed)
+            t = noticed
             reached = unknown = step
             late_at = None if failed else finished
             break
@@ -286,7 +296,7 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     if late_at is not None:
         # Before anything logged at the same moment: the service committed first.
         insort_left(log, Entry(late_at, LATE_COMMIT, unknown, late_at, late_at), key=lambda entry: entry.at_ms)
-    saga = Saga(index, log, ended_ms=max(t, late_at or 0))
+    saga = Saga(index, log, ended_ms=max(t, late_at or 0), stalled=stalled)
     live = _replay(saga)
     if escalated:
         saga.outcome = NEEDS_HUMAN
@@ -365,6 +375,8 @@ def simulate(
     half = _Windows()
     charged = _Windows()
     compensating = _Windows()
+    stalled = _Windows()
+    unnoticed_ms: list[int] = []
     ended = {COMPLETED: [], UNDONE: [], ABORTED: [], STUCK: [], NEEDS_HUMAN: []}
     counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED,
                                        REPLY_LOST, ALREADY_DONE)}
@@ -393,6 +405,9 @@ def simulate(
                 undoing = (undoing[0] if undoing else entry.start_ms, entry.end_ms)
         if undoing:
             compensating.add(*undoing)
+        if saga.stalled is not None:
+            stalled.add(*saga.stalled)
+            unnoticed_ms.append(saga.stalled[1] - saga.stalled[0])
         violations += not follows_saga_guarantee(saga.effects, escalated=saga.outcome == NEEDS_HUMAN)
 
         closed_ms = 0
@@ -415,7 +430,7 @@ def simulate(
         for closed_ms, open_since in windows_so_far
     ]
 
-    for series in (half, charged, compensating):
+    for series in (half, charged, compensating, stalled):
         series.sort()
     for times in ended.values():
         times.sort()
@@ -432,6 +447,7 @@ def simulate(
             "half_done": half.open_at(t_ms),
             "charged_not_shipped": charged.open_at(t_ms),
             "compensating": compensating.open_at(t_ms),
+            "stalled": stalled.open_at(t_ms),
         }
 
     frame_every_ms = max(1, -(-t_end // TARGET_FRAMES))
@@ -461,6 +477,8 @@ def simulate(
         "compensations_abandoned": counts[ABANDONED],
         "compensation_replies_lost": counts[REPLY_LOST],
         "compensation_retries_recognised": counts[ALREADY_DONE],
+        "max_unnoticed_overdue_ms": max(unnoticed_ms, default=0),
+        "mean_unnoticed_overdue_ms": _mean(sum(unnoticed_ms), len(unnoticed_ms)),
         "max_inconsistency_window_ms": max(windows, default=0),
         "mean_inconsistency_window_ms": _mean(sum(windows), len(windows)),
         "mean_completed_saga_ms": _mean(durations[COMPLETED], len(ended[COMPLETED])),
@@ -560,6 +578,14 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             None,
             f"The service had already undone the step; {summary['compensation_retries_recognised']} of the retries "
             "were recognised by their (saga, step) key and changed nothing.",
+        ),
+        Check(
+            "Longest a timed-out step went unnoticed (ms)",
+            summary["max_unnoticed_overdue_ms"],
+            None,
+            "From a step's deadline until someone acted on it. A coordinator's timer fires at the deadline; "
+            f"in a choreography the owning service finds the saga at its next sweep (every {SWEEP_MS} ms), "
+            "and until then no service is working on it.",
         ),
         Check(
             "Longest inconsistency window (ms)",
@@ -692,6 +718,7 @@ EXPERIMENT = Experiment(
                 Trace("half done", "half_done", color="#dc2626"),
                 Trace("charged, not shipped", "charged_not_shipped", color="#9333ea", dash="dash"),
                 Trace("compensating", "compensating", color="#d97706", dash="dot"),
+                Trace("overdue, nobody acting", "stalled", color="#0f172a", dash="dashdot"),
             ],
         ),
         Chart(
