@@ -143,16 +143,15 @@ def test_live_counts_match_the_simulation_for_the_same_seed(mode, tmp_path):
 @pytest.mark.integration
 def test_outbox_live_loses_nothing_through_writer_crashes_an_outage_and_relay_crashes(tmp_path):
     params = live_params(mode=OUTBOX, orders=300, crash_probability=0.05, outage_start_ms=1000, outage_ms=600,
-                         relay_crash_probability=0.3)
+                         relay_crash_probability=0.02)
     schedule = fault_schedule(params, 7)
-    # At least three batches are always published (300 rows, 100 per batch), so a crash
-    # scheduled among the first three surely happens.
-    assert min(schedule.relay_crashes) <= 2
+    simulated = dual_write.simulate(params, schedule, lambda frame: None)
 
     summary, frames, seen = run_and_inspect(params, 7, tmp_path)
 
     assert summary["writer_processes_killed"] == len(schedule.crashes) > 0
-    assert summary["relay_processes_killed"] >= 1
+    # One seed, the same relay faults in both engines, whatever the live timing.
+    assert summary["relay_processes_killed"] == simulated["relay_crashes"] == len(schedule.relay_crashes) > 0
     # Nothing lost, nothing invented: every committed order has its event in the stream.
     assert seen["orders"] == set(range(300)) == set(seen["stream_orders"])
     assert summary["orders_without_event"] == summary["events_without_order"] == 0

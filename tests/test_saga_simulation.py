@@ -70,6 +70,7 @@ def fault_schedules(draw, timeouts=True):
         step_failures=draw(st.frozensets(st.tuples(sagas_, steps), max_size=SAGAS * 2)),
         latencies=tuple(draw(st.lists(st.tuples(latency, latency, latency, latency), min_size=SAGAS, max_size=SAGAS))),
         compensation_failures=draw(st.dictionaries(st.tuples(sagas_, steps), st.integers(1, 8), max_size=SAGAS * 2)),
+        lost_replies=draw(st.frozensets(st.tuples(sagas_, steps), max_size=SAGAS * 2)),
     )
 
 
@@ -215,6 +216,33 @@ def _timed_out_payment(latency_ms):
     return FaultSchedule(latencies=((5, latency_ms, 5, 5),) + QUICK[1:])
 
 
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(), mode=st.sampled_from([ORCHESTRATION, CHOREOGRAPHY]))
+def test_a_compensation_whose_reply_is_lost_is_sent_again_and_the_second_time_changes_nothing(schedule, mode):
+    summary, _, journal = journal_of(schedule, mode=mode, compensation_max_attempts=10)
+    for record in journal:
+        changes = effects_from_log(record.log)
+        assert len(changes) == len(set(changes))  # no step undone twice
+        for i, entry in enumerate(record.log):
+            if entry.action == saga.REPLY_LOST:
+                assert (record.index, entry.step) in schedule.lost_replies
+                assert record.log[i + 1].action == saga.ALREADY_DONE and record.log[i + 1].step == entry.step
+    assert summary["compensation_replies_lost"] == summary["compensation_retries_recognised"]
+    assert summary["saga_guarantee_violations"] == 0
+
+
+def test_a_refund_resent_after_a_lost_reply_is_refunded_twice_by_a_service_that_is_not_idempotent():
+    # Saga 3's inventory fails; the refund of its payment is applied, its reply lost, and sent again.
+    schedule = FaultSchedule(step_failures=frozenset({(3, INVENTORY)}), latencies=QUICK,
+                             lost_replies=frozenset({(3, PAYMENT)}))
+    summary, _, journal = journal_of(schedule, mode=ORCHESTRATION, compensation_idempotent=saga.NOT_IDEMPOTENT)
+    assert effects_from_log(journal[3].log).count(("C", PAYMENT)) == 2
+    assert summary["saga_guarantee_violations"] == 1
+    summary, _, journal = journal_of(schedule, mode=ORCHESTRATION, compensation_idempotent=saga.IDEMPOTENT)
+    assert effects_from_log(journal[3].log) == [("T", ORDER), ("T", PAYMENT), ("C", PAYMENT), ("C", ORDER)]
+    assert summary["saga_guarantee_violations"] == 0 and summary["compensation_retries_recognised"] == 1
+
+
 def test_a_timed_out_step_that_commits_late_is_compensated_like_any_committed_step():
     # Payment replies after the 100 ms timeout, but commits before its refund arrives.
     _, _, journal = journal_of(_timed_out_payment(110), mode=ORCHESTRATION)
@@ -246,6 +274,28 @@ def test_choreography_pays_for_its_event_hops_in_latency():
     assert choreographed["mean_completed_saga_ms"] > orchestrated["mean_completed_saga_ms"]
     assert choreographed["mean_compensated_saga_ms"] > orchestrated["mean_compensated_saga_ms"]
     assert choreographed["mean_inconsistency_window_ms"] > orchestrated["mean_inconsistency_window_ms"]
+
+
+def test_in_a_choreography_a_timed_out_step_goes_unnoticed_until_its_owners_next_sweep():
+    orchestrated, _, o_journal = journal_of(_timed_out_payment(200), mode=ORCHESTRATION)
+    choreographed, frames, c_journal = journal_of(_timed_out_payment(200), mode=CHOREOGRAPHY)
+    # The coordinator's timer fires at the deadline; nobody is waiting in a choreography.
+    assert orchestrated["max_unnoticed_overdue_ms"] == 0
+    timeout = next(entry for entry in c_journal[0].log if entry.action == saga.TIMEOUT)
+    assert timeout.end_ms % saga.SWEEP_MS == 0 and timeout.end_ms > timeout.start_ms + 100
+    assert 0 < choreographed["max_unnoticed_overdue_ms"] == timeout.end_ms - (timeout.start_ms + 100) <= saga.SWEEP_MS
+    assert max(frame["stalled"] for frame in frames) == 1 and frames[-1]["stalled"] == 0
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules())
+def test_a_choreographed_saga_is_stalled_at_most_one_sweep_and_an_orchestrated_one_never(schedule):
+    orchestrated, o_frames, _ = journal_of(schedule, mode=ORCHESTRATION)
+    choreographed, _, journal = journal_of(schedule, mode=CHOREOGRAPHY)
+    assert orchestrated["max_unnoticed_overdue_ms"] == 0 and max(f["stalled"] for f in o_frames) == 0
+    assert 0 <= choreographed["max_unnoticed_overdue_ms"] <= saga.SWEEP_MS
+    timed_out = [r for r in journal if any(entry.action == saga.TIMEOUT for entry in r.log)]
+    assert all(r.stalled is not None for r in timed_out)
 
 
 def test_half_done_sagas_drain_with_compensation_and_pile_up_without():
@@ -315,7 +365,8 @@ def test_parameters_are_bounded():
         "sagas", "step_failure_probability", "compensation_failure_probability", "compensation_max_attempts",
         "step_timeout_ms", "mode", "compensation_retries",
     }
-    assert set(EXPERIMENT.presets) == {NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off"}
+    assert set(EXPERIMENT.presets) == {
+        NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off", "lost-replies", "lost-replies-not-idempotent"}
     for preset in EXPERIMENT.presets.values():
         assert EXPERIMENT.clean_params(preset.params)[1] == {}
     assert params(**EXPERIMENT.presets["retries-off"].params)["compensation_retries"] == RETRIES_OFF

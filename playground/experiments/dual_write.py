@@ -51,7 +51,11 @@ class FaultSchedule:
 
     crashes: orders whose writer process dies between its two steps.
     outages: broker unavailable during [start_ms, end_ms).
-    relay_crashes: relay polls that die after publishing, before marking sent.
+    relay_crashes: orders whose batch kills the relay: it dies after publishing the
+        batch that carries the next of them, before marking it sent. Keyed by order,
+        not by poll or batch number, because polls and batch sizes follow the clock,
+        which the live engine does not share exactly; so one seed kills the relay the
+        same number of times (one per order here) in the simulation and the live engine.
     """
 
     crashes: frozenset[int] = frozenset()
@@ -70,10 +74,7 @@ class FaultSchedule:
         relay_crash_probability: float,
     ) -> FaultSchedule:
         crashes = frozenset(i for i in range(orders) if rng.random() < crash_probability)
-        # Relay polls happen at most every RELAY_POLL_MS until the backlog drains;
-        # draw enough decisions to cover any run these parameters can produce.
-        horizon_polls = (orders * ARRIVAL_MS + outage_start_ms + outage_ms) // RELAY_POLL_MS + orders // RELAY_BATCH + 2
-        relay_crashes = frozenset(p for p in range(horizon_polls) if rng.random() < relay_crash_probability)
+        relay_crashes = frozenset(i for i in range(orders) if rng.random() < relay_crash_probability)
         outages = ((outage_start_ms, outage_start_ms + outage_ms),) if outage_ms > 0 else ()
         return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes)
 
@@ -99,12 +100,15 @@ class World:
         self.committed.add(order)
         self.matched += order in self.published
 
-    def publish(self, order: int) -> None:
+    def publish(self, order: int) -> bool:
+        """Deliver the event; True when it is the order's first."""
         self.deliveries += 1
-        if order not in self.published:
+        first = order not in self.published
+        if first:
             self.published[order] = 0
             self.matched += order in self.committed
         self.published[order] += 1
+        return first
 
     def frame(self, t_ms: int, broker_up: bool) -> dict[str, Any]:
         events = len(self.published)
@@ -126,15 +130,14 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
     orders = params["orders"]
     world = World()
     frame_every_ms = max(ARRIVAL_MS, (orders * ARRIVAL_MS) // TARGET_FRAMES // ARRIVAL_MS * ARRIVAL_MS)
-    poll = 0
+    relay_crashes = sorted(schedule.relay_crashes)
     t = 0
     while True:
         up = schedule.broker_up(t)
         if t % ARRIVAL_MS == 0 and t // ARRIVAL_MS < orders:
             _handle_order(mode, t // ARRIVAL_MS, t, up, schedule, world)
         if mode == OUTBOX and t % RELAY_POLL_MS == 0:
-            _relay_poll(poll, t, up, schedule, world)
-            poll += 1
+            _relay_poll(t, up, relay_crashes, world)
         arrivals_done = t // ARRIVAL_MS >= orders - 1
         finished = arrivals_done and not world.outbox
         if t % frame_every_ms == 0 or finished:
@@ -186,14 +189,19 @@ def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: Faul
         world.outbox.append((order, t))
 
 
-def _relay_poll(poll: int, t: int, broker_up: bool, schedule: FaultSchedule, world: World) -> None:
+def _relay_poll(t: int, broker_up: bool, relay_crashes: list[int], world: World) -> None:
     if not broker_up or not world.outbox:
         return  # the rows stay in the outbox; the next poll tries again
     batch = world.outbox[:RELAY_BATCH]
     for order, committed_at in batch:
-        world.publish(order)
-        world.max_lag_ms = max(world.max_lag_ms, t - committed_at)
-    if poll in schedule.relay_crashes:
+        if world.publish(order):
+            # Lag to the first publish, as the live engine reads it from the stream:
+            # a republish after a relay crash is a duplicate, not a later arrival.
+            world.max_lag_ms = max(world.max_lag_ms, t - committed_at)
+    # Crashes happen in order (the outbox is read oldest first), so those done so far
+    # say which one is next; a restarted live relay is told the same count.
+    upcoming = relay_crashes[world.relay_crashes] if world.relay_crashes < len(relay_crashes) else None
+    if upcoming is not None and batch[0][0] <= upcoming <= batch[-1][0]:
         world.relay_crashes += 1
         return  # published but never marked sent: the next poll sends them again
     del world.outbox[:RELAY_BATCH]
@@ -331,8 +339,9 @@ class DualWriteForm(forms.Form):
     outage_start_ms = forms.IntegerField(min_value=0, max_value=1_000_000, initial=3000, label="Broker outage starts at (ms)")
     outage_ms = forms.IntegerField(min_value=0, max_value=600_000, initial=2000, label="Broker outage lasts (ms)", help_text="0 for no outage")
     relay_crash_probability = forms.FloatField(
-        min_value=0, max_value=0.5, initial=0.0, label="Relay crash probability (outbox only)",
-        help_text="The relay dies after publishing a batch, before marking it sent.",
+        min_value=0, max_value=0.5, initial=0.0, label="Relay crash probability per order (outbox only)",
+        help_text="For each order, the chance that the relay dies after publishing the batch carrying it, "
+                  "before marking that batch sent.",
     )
 
     def clean_engine(self) -> str:
@@ -348,6 +357,13 @@ class DualWriteForm(forms.Form):
                 f"at most {LIVE_MAX_ORDERS:,} orders when the engine is live. Use the simulation for more.",
             )
         crash = cleaned.get("crash_probability")
+        relay_crash = cleaned.get("relay_crash_probability")
+        if cleaned.get("engine") == LIVE and orders and relay_crash is not None and orders * relay_crash > LIVE_MAX_CRASHES:
+            self.add_error(
+                "relay_crash_probability",
+                f"A live run kills a real relay process per relay crash: keep orders × relay crash probability at "
+                f"most {LIVE_MAX_CRASHES} (this asks for about {orders * relay_crash:.0f}).",
+            )
         if cleaned.get("engine") == LIVE and orders and crash is not None and orders * crash > LIVE_MAX_CRASHES:
             # Each crash kills and restarts a real process; past this the run is mostly process start-up.
             self.add_error(
@@ -375,7 +391,7 @@ EXPERIMENT = Experiment(
         "outbox-live": Preset(
             "Outbox, live",
             "The outbox on real parts: SQLite, a Redis Stream, writer and relay processes killed with SIGKILL.",
-            {"engine": LIVE, "mode": OUTBOX, "orders": 1000, "relay_crash_probability": 0.05},
+            {"engine": LIVE, "mode": OUTBOX, "orders": 1000, "relay_crash_probability": 0.01},
         ),
     },
     run=run,

@@ -9,7 +9,8 @@ happen and then counts what is there:
 * writers are real processes that place orders one after the other and are
   killed with SIGKILL at the injected point, between their two steps;
 * in outbox mode a real relay process publishes the outbox, and is killed with
-  SIGKILL between publishing a batch and marking it sent;
+  SIGKILL between publishing a batch and marking it sent, when the batch carries
+  the next order the fault schedule names (as in the simulation: see FaultSchedule);
 * a consumer process reads the stream through a consumer group and builds a
   projection (order id -> times seen) in a Redis hash.
 
@@ -320,11 +321,12 @@ def place_order(plan: Plan, db: sqlite3.Connection, broker: Broker, order: int, 
             die_here(WRITER, f"order {order} committed with its outbox row, response not yet sent")
 
 
-def run_relay(plan: Plan, db: sqlite3.Connection, client: redis.Redis, first_batch: int) -> int:
+def run_relay(plan: Plan, db: sqlite3.Connection, client: redis.Redis, crashes_so_far: int) -> int:
     """Publish unsent outbox rows in batches; mark them sent only after the broker took them."""
     broker = Broker(client, plan)
-    crashes = frozenset(plan.relay_crashes)
-    batch_number = first_batch  # counts published batches across relay restarts
+    # Rows are read oldest first, so the scheduled crashes come in order: those the
+    # relays before this one died of are behind us.
+    crashes = list(plan.relay_crashes[crashes_so_far:])
     poll_s = plan.relay_poll_ms / 1000
     while plan.still_wanted():
         # Read the stop flag before polling: a poll that starts after it and finds
@@ -342,10 +344,9 @@ def run_relay(plan: Plan, db: sqlite3.Connection, client: redis.Redis, first_bat
             log(RELAY, f"publish of {len(rows)} rows failed, retrying next poll: {exc}")
             time.sleep(poll_s)
             continue
-        if batch_number in crashes:
-            die_here(RELAY, f"batch {batch_number} ({len(rows)} rows) published, not yet marked sent")
+        if crashes and crashes[0] in {order for _, order, _ in rows}:
+            die_here(RELAY, f"batch carrying order {crashes[0]} ({len(rows)} rows) published, not yet marked sent")
         mark_sent(db, [outbox_id for outbox_id, _, _ in rows], plan.now_ms())
-        batch_number += 1
         if len(rows) < plan.batch:
             time.sleep(poll_s)  # caught up: wait for the next poll; a full batch polls again at once
     return 3
@@ -392,7 +393,7 @@ def main(argv: list[str]) -> int:
     if args.role == CONSUMER:
         return run_consumer(plan, client)
     # A warm spare: wait for "<start> <t0>" from the parent. start is the first order to
-    # place (writer) or the number of the first batch (relay); t0 is the run's clock.
+    # place (writer) or how many scheduled relay crashes already happened (relay); t0 is the run's clock.
     line = sys.stdin.readline()
     if not line:
         return 0  # EOF: the parent closed our stdin, this spare is not needed
@@ -463,7 +464,6 @@ class LiveRun:
         self.writers_done = self.relay_done = self.consumer_done = False
         self.writers_killed = self.relays_killed = 0
         self.writers_started = self.relays_started = 0
-        self.relay_next_batch = 0
         self.timed_out = False
         self.last_t_ms = -1
         self.db: sqlite3.Connection | None = None
@@ -577,12 +577,10 @@ class LiveRun:
             relay, self.relay = self.relay, None
             if relay.returncode == -signal.SIGKILL:
                 self.relays_killed += 1
-                # The relay only kills itself at a scheduled batch number: the next one after
-                # where it started. Its successor continues the count from there. (A SIGKILL
-                # from elsewhere, say the OOM killer, matches none: the count then starts over.)
-                crashed = min((b for b in self.plan.relay_crashes if b >= self.relay_next_batch), default=-1)
-                self.relay_next_batch = crashed + 1 if crashed >= 0 else self.relay_next_batch
-                self.relay = self._activate(RELAY, self.relay_next_batch)
+                # The relay only kills itself at the next scheduled crash, so its successor
+                # starts after that one. (A SIGKILL from elsewhere, say the OOM killer,
+                # would skip one scheduled crash.)
+                self.relay = self._activate(RELAY, self.relays_killed)
                 self.relays_started += 1
             elif relay.returncode == 0:
                 self.relay_done = True

@@ -16,11 +16,22 @@ transiently too; they are retried with exponential backoff, and one that still
 fails after the last attempt sends its saga to a "needs a human" queue, where it
 is counted, never dropped.
 
+A compensation can also time out after it took effect: the service refunded,
+but its reply was lost. Whoever drives the saga cannot tell that from a refund
+that never happened, so it sends the compensation again. An idempotent service
+keys each compensation by (saga, step) and answers the retry "already done"
+without touching its data; a service that is not idempotent refunds twice,
+which breaks the saga guarantee as surely as a skipped compensation does.
+
 - orchestration: a coordinator sends each command and waits for the reply,
   two quick direct hops per step, and drives the compensations itself.
 - choreography: no coordinator; each service reacts to the previous service's
   event and publishes its own, so every command and every reply is an event
   through a broker: slower hops, a longer time to notice and repair a failure.
+  Nobody waits for a reply, so nobody's timer fires at a step's deadline: each
+  service owns the timeout of the step after its own, and finds overdue sagas
+  by sweeping its table every SWEEP_MS. Until that sweep, a saga whose step is
+  overdue is stalled: no service is acting on it, and nothing shows it.
 - no-compensation: the naive version. On a failure or a timeout it just stops,
   leaving whatever already committed: charged but never shipped.
 
@@ -54,6 +65,12 @@ MODES = [
 ]
 RETRIES_ON = "on"
 RETRIES_OFF = "off"
+IDEMPOTENT = "yes"
+NOT_IDEMPOTENT = "no"
+IDEMPOTENCY_CHOICES = [
+    (IDEMPOTENT, "Yes: a repeated compensation is recognised and changes nothing"),
+    (NOT_IDEMPOTENT, "No: a repeated compensation is applied again"),
+]
 RETRY_CHOICES = [
     (RETRIES_ON, "On: retry with backoff, then escalate to a human"),
     (RETRIES_OFF, "Off: log the failure and move on"),
@@ -67,6 +84,7 @@ ALL_COMMITTED = [("T", step) for step in range(len(STEPS))]
 ARRIVAL_MS = 10  # one saga starts every 10 ms of simulated time
 RPC_HOP_MS = 2  # a direct call or reply between the coordinator and a service
 EVENT_HOP_MS = 10  # an event through an outbox, a relay and a broker to its consumer
+SWEEP_MS = 250  # choreography: how often each service looks for sagas whose next event is overdue
 BACKOFF_BASE_MS = 20
 BACKOFF_CAP_MS = 1000
 MAX_ATTEMPTS = 10  # the form's bound; also caps the failures the schedule draws
@@ -83,7 +101,9 @@ TOMBSTONE = "no-op, tombstone left"
 ATTEMPT_FAILED = "attempt failed"
 ABANDONED = "failed, not retried"
 ESCALATE = "escalated to a human"
-UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE})
+REPLY_LOST = "reply lost, retried"  # the compensation took effect; whoever sent it never heard
+ALREADY_DONE = "already done, no-op"  # the idempotent answer to that retry
+UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE, REPLY_LOST, ALREADY_DONE})
 
 # How a saga ended, judged by the data it left behind.
 COMPLETED = "completed"
@@ -102,11 +122,14 @@ class FaultSchedule:
         beyond the tuple take the form's mean latency.
     compensation_failures: (saga, step) -> how many attempts at that step's
         compensation fail before one succeeds; missing means the first succeeds.
+    lost_replies: (saga, step) pairs whose compensation takes effect but whose
+        reply is lost, so the sender times out and sends it again.
     """
 
     step_failures: frozenset[tuple[int, int]] = frozenset()
     latencies: tuple[tuple[int, ...], ...] = ()
     compensation_failures: dict[tuple[int, int], int] = field(default_factory=dict)
+    lost_replies: frozenset[tuple[int, int]] = frozenset()
 
     @classmethod
     def draw(
@@ -117,6 +140,7 @@ class FaultSchedule:
         step_failure_probability: float,
         step_latency_ms: int,
         compensation_failure_probability: float,
+        reply_loss_probability: float = 0.0,
     ) -> FaultSchedule:
         failures = []
         latencies = []
@@ -135,7 +159,11 @@ class FaultSchedule:
                 if failed_attempts:
                     compensation_failures[(saga, step)] = failed_attempts
             latencies.append(tuple(row))
-        return cls(frozenset(failures), tuple(latencies), compensation_failures)
+        # Drawn last, so that adding them left every earlier seed's faults as they were.
+        lost = frozenset(
+            (saga, step) for saga in range(sagas) for step in range(len(STEPS)) if rng.random() < reply_loss_probability
+        ) if reply_loss_probability else frozenset()
+        return cls(frozenset(failures), tuple(latencies), compensation_failures, lost)
 
 
 class Entry(NamedTuple):
@@ -161,6 +189,7 @@ class Saga:
     effects: list[tuple[str, int]] = field(default_factory=list)
     half_done: list[Window] = field(default_factory=list)  # some steps in effect, not all
     charged_not_shipped: list[Window] = field(default_factory=list)
+    stalled: tuple[int, int] | None = None  # overdue and not yet noticed by anyone
 
 
 def follows_saga_guarantee(effects: list[tuple[str, int]], *, escalated: bool = False) -> bool:
@@ -188,6 +217,7 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     unknown = None  # the step that timed out, if any
     late_at = None  # when that step commits anyway, unless a tombstone gets there first
     escalated = False
+    stalled = None  # (deadline passed, someone noticed) for a timed-out step
     latencies = schedule.latencies[index] if index < len(schedule.latencies) else None
 
     for step in range(len(STEPS)):
@@ -198,8 +228,11 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
         failed = (index, step) in schedule.step_failures
         if replied > deadline:
             # A timeout means "unknown", not "failed": the service may still commit.
-            log.append(Entry(deadline, TIMEOUT, step, sent, deadline))
-            t = deadline
+            # A coordinator's timer fires at the deadline; a choreographed service's sweep, later.
+            noticed = -(-deadline // SWEEP_MS) * SWEEP_MS if mode == CHOREOGRAPHY else deadline
+            log.append(Entry(noticed, TIMEOUT, step, sent, noticed))
+            stalled = (deadline, noticed)
+            t = noticed
             reached = unknown = step
             late_at = None if failed else finished
             break
@@ -238,10 +271,24 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
                     continue
                 if step == unknown and (late_at is None or late_at > finished):
                     # Nothing to undo yet: the tombstone turns a late commit into a no-op.
-                    log.append(Entry(finished, TOMBSTONE, step, sent, replied))
+                    action = TOMBSTONE
                     late_at = None
                 else:
-                    log.append(Entry(finished, COMPENSATE, step, sent, replied))
+                    action = COMPENSATE
+                if (index, step) in schedule.lost_replies:
+                    # It took effect, but the sender hears nothing until its timeout and sends it again.
+                    given_up = max(sent + timeout, replied)
+                    log.append(Entry(finished, action, step, sent, given_up))
+                    log.append(Entry(given_up, REPLY_LOST, step, given_up, given_up))
+                    sent = given_up
+                    finished = sent + hop + mean_latency
+                    replied = t = finished + hop
+                    if params["compensation_idempotent"] == IDEMPOTENT or action == TOMBSTONE:
+                        log.append(Entry(finished, ALREADY_DONE, step, sent, replied))
+                    else:
+                        log.append(Entry(finished, COMPENSATE, step, sent, replied))  # refunded twice
+                else:
+                    log.append(Entry(finished, action, step, sent, replied))
                 break
             if escalated:
                 break  # a human takes over; undoing older steps first would break the reverse order
@@ -249,7 +296,7 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     if late_at is not None:
         # Before anything logged at the same moment: the service committed first.
         insort_left(log, Entry(late_at, LATE_COMMIT, unknown, late_at, late_at), key=lambda entry: entry.at_ms)
-    saga = Saga(index, log, ended_ms=max(t, late_at or 0))
+    saga = Saga(index, log, ended_ms=max(t, late_at or 0), stalled=stalled)
     live = _replay(saga)
     if escalated:
         saga.outcome = NEEDS_HUMAN
@@ -328,8 +375,11 @@ def simulate(
     half = _Windows()
     charged = _Windows()
     compensating = _Windows()
+    stalled = _Windows()
+    unnoticed_ms: list[int] = []
     ended = {COMPLETED: [], UNDONE: [], ABORTED: [], STUCK: [], NEEDS_HUMAN: []}
-    counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED)}
+    counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED,
+                                       REPLY_LOST, ALREADY_DONE)}
     windows_so_far: list[tuple[int, int | None]] = []  # per saga: closed ms, and since when still open
     durations = {COMPLETED: 0, UNDONE: 0}
     violations = 0
@@ -355,6 +405,9 @@ def simulate(
                 undoing = (undoing[0] if undoing else entry.start_ms, entry.end_ms)
         if undoing:
             compensating.add(*undoing)
+        if saga.stalled is not None:
+            stalled.add(*saga.stalled)
+            unnoticed_ms.append(saga.stalled[1] - saga.stalled[0])
         violations += not follows_saga_guarantee(saga.effects, escalated=saga.outcome == NEEDS_HUMAN)
 
         closed_ms = 0
@@ -377,7 +430,7 @@ def simulate(
         for closed_ms, open_since in windows_so_far
     ]
 
-    for series in (half, charged, compensating):
+    for series in (half, charged, compensating, stalled):
         series.sort()
     for times in ended.values():
         times.sort()
@@ -394,6 +447,7 @@ def simulate(
             "half_done": half.open_at(t_ms),
             "charged_not_shipped": charged.open_at(t_ms),
             "compensating": compensating.open_at(t_ms),
+            "stalled": stalled.open_at(t_ms),
         }
 
     frame_every_ms = max(1, -(-t_end // TARGET_FRAMES))
@@ -421,6 +475,10 @@ def simulate(
         "compensations_applied": counts[COMPENSATE],
         "compensation_attempts_failed": counts[ATTEMPT_FAILED] + counts[ABANDONED],
         "compensations_abandoned": counts[ABANDONED],
+        "compensation_replies_lost": counts[REPLY_LOST],
+        "compensation_retries_recognised": counts[ALREADY_DONE],
+        "max_unnoticed_overdue_ms": max(unnoticed_ms, default=0),
+        "mean_unnoticed_overdue_ms": _mean(sum(unnoticed_ms), len(unnoticed_ms)),
         "max_inconsistency_window_ms": max(windows, default=0),
         "mean_inconsistency_window_ms": _mean(sum(windows), len(windows)),
         "mean_completed_saga_ms": _mean(durations[COMPLETED], len(ended[COMPLETED])),
@@ -464,6 +522,7 @@ def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
         step_failure_probability=params["step_failure_probability"],
         step_latency_ms=params["step_latency_ms"],
         compensation_failure_probability=params["compensation_failure_probability"],
+        reply_loss_probability=params["compensation_reply_loss_probability"],
     )
     return simulate(params, schedule, emit)
 
@@ -512,6 +571,21 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             summary["saga_guarantee_violations"],
             summary["saga_guarantee_violations"] == 0,
             "Every saga must end as T1…Tn or as T1…Tj, Cj…C1, compensations in exact reverse order; these did not.",
+        ),
+        Check(
+            "Compensations whose reply was lost, sent again",
+            summary["compensation_replies_lost"],
+            None,
+            f"The service had already undone the step; {summary['compensation_retries_recognised']} of the retries "
+            "were recognised by their (saga, step) key and changed nothing.",
+        ),
+        Check(
+            "Longest a timed-out step went unnoticed (ms)",
+            summary["max_unnoticed_overdue_ms"],
+            None,
+            "From a step's deadline until someone acted on it. A coordinator's timer fires at the deadline; "
+            f"in a choreography the owning service finds the saga at its next sweep (every {SWEEP_MS} ms), "
+            "and until then no service is working on it.",
         ),
         Check(
             "Longest inconsistency window (ms)",
@@ -563,6 +637,13 @@ class SagaForm(forms.Form):
     compensation_retries = forms.ChoiceField(
         choices=RETRY_CHOICES, initial=RETRIES_ON, label="Compensation retries"
     )
+    compensation_reply_loss_probability = forms.FloatField(
+        min_value=0, max_value=0.5, initial=0.0, label="Probability that a compensation's reply is lost",
+        help_text="0 to 0.5; the compensation took effect, the sender times out and sends it again.",
+    )
+    compensation_idempotent = forms.ChoiceField(
+        choices=IDEMPOTENCY_CHOICES, initial=IDEMPOTENT, label="Compensations idempotent"
+    )
     compensation_max_attempts = forms.IntegerField(
         min_value=1, max_value=MAX_ATTEMPTS, initial=4, label="Compensation attempts before escalating",
         help_text=f"1 to {MAX_ATTEMPTS}; backoff doubles from {BACKOFF_BASE_MS} ms between attempts.",
@@ -572,6 +653,7 @@ class SagaForm(forms.Form):
 GANTT_COLORS = {
     "committed": "#16a34a", "committed late": "#65a30d", "failed": "#dc2626", "timed out": "#f97316",
     "compensated": "#2563eb", "attempt failed": "#f59e0b", "escalated to a human": "#7c3aed",
+    REPLY_LOST: "#db2777", ALREADY_DONE: "#94a3b8",
 }
 
 
@@ -609,6 +691,17 @@ EXPERIMENT = Experiment(
             "Choreography", "Each service reacts to events; every hop goes through a broker.",
             {"mode": CHOREOGRAPHY, "compensation_retries": RETRIES_ON},
         ),
+        "lost-replies": Preset(
+            "Lost replies",
+            "Orchestration where a compensation's reply is often lost; idempotent services make the resend harmless.",
+            {"mode": ORCHESTRATION, "compensation_reply_loss_probability": 0.3, "compensation_idempotent": IDEMPOTENT},
+        ),
+        "lost-replies-not-idempotent": Preset(
+            "Lost replies, not idempotent",
+            "The same, but a resent refund is refunded again.",
+            {"mode": ORCHESTRATION, "compensation_reply_loss_probability": 0.3,
+             "compensation_idempotent": NOT_IDEMPOTENT},
+        ),
         "retries-off": Preset(
             "Retries off", "Orchestration, but a failed compensation is logged and skipped.",
             {"mode": ORCHESTRATION, "compensation_retries": RETRIES_OFF},
@@ -625,6 +718,7 @@ EXPERIMENT = Experiment(
                 Trace("half done", "half_done", color="#dc2626"),
                 Trace("charged, not shipped", "charged_not_shipped", color="#9333ea", dash="dash"),
                 Trace("compensating", "compensating", color="#d97706", dash="dot"),
+                Trace("overdue, nobody acting", "stalled", color="#0f172a", dash="dashdot"),
             ],
         ),
         Chart(
