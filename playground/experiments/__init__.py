@@ -1,12 +1,23 @@
 """The registry of experiments: adding one means adding its module here."""
 
-from . import consistency_models, dual_write, idempotency, locks, quorums, reconciliation, retries, saga
+from . import (
+    consistency_models,
+    dual_write,
+    hashing,
+    idempotency,
+    locks,
+    quorums,
+    reconciliation,
+    retries,
+    saga,
+)
 from .base import Experiment
 
 # One line each, so that experiments added side by side merge cleanly.
 EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     consistency_models.EXPERIMENT,
     dual_write.EXPERIMENT,
+    hashing.EXPERIMENT,
     idempotency.EXPERIMENT,
     locks.EXPERIMENT,
     quorums.EXPERIMENT,
