@@ -73,6 +73,8 @@ LARGEST = [
     ("consistency-models", "every guarantee, quorum reads, checker passes", {
         "operations": 100_000, "read_your_writes": True, "monotonic_reads": True, "monotonic_writes": True,
         "consistent_prefix": True, "bounded_staleness": True, "linearizable": "quorum"}),
+    ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
+    ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
 ]
 
 

@@ -1,6 +1,6 @@
 """The registry of experiments: adding one means adding its module here."""
 
-from . import consistency_models, dual_write, idempotency, locks, quorums, reconciliation, retries, saga
+from . import consistency_models, dual_write, idempotency, locks, quorums, reconciliation, resilience, retries, saga
 from .base import Experiment
 
 # One line each, so that experiments added side by side merge cleanly.
@@ -11,6 +11,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     locks.EXPERIMENT,
     quorums.EXPERIMENT,
     reconciliation.EXPERIMENT,
+    resilience.EXPERIMENT,
     retries.EXPERIMENT,
     saga.EXPERIMENT,
 ]}
