@@ -41,7 +41,7 @@ def test_with_a_retry_budget_the_system_recovers_after_every_trigger(trigger, se
     assert summary["retries"] <= summary["requests"] * 0.10 + summary["budget_max_tokens"]
 
 
-@hsettings(max_examples=5, deadline=None)
+@hsettings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 10_000))
 @example(seed=7)
 def test_without_protection_the_same_trigger_leaves_the_system_down_for_good(seed):
@@ -112,3 +112,16 @@ def test_the_lesson_quotes_this_experiment_s_seed_7_numbers():
         assert f"**{words}** recovers {summary['recovery_ms']:,} ms after the slowdown ends, " \
                f"and {summary['success_percent']}% succeed" in lesson, name
     assert f"{runs['retry-budget']['retries']:,} retries" in lesson
+    assert f"the breaker opens only at {round(runs['hystrix']['breaker_intervals'][0]['start_ms']):,} ms" in lesson
+
+
+def test_the_breaker_s_open_and_half_open_spans_are_shaded_after_the_run():
+    summary, frames = run_collecting(EXPERIMENT, preset("hystrix"))
+    spans = summary["breaker_intervals"]
+    assert [span["state"] for span in spans][:2] == ["open", "half-open"]
+    # Hystrix's sleep window: open for exactly 5 s, then one trial call.
+    assert round(spans[0]["end_ms"] - spans[0]["start_ms"]) == 5000
+    assert spans[0]["start_ms"] >= 5000, "it opens only once the slowdown has begun"
+    figure = EXPERIMENT.summary_figures(summary)[0]
+    assert len(figure["layout"]["shapes"]) == len(spans)
+    assert not EXPERIMENT.summary_figures(run_collecting(EXPERIMENT, preset("unprotected"))[0])

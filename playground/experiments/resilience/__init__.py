@@ -126,6 +126,37 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     }]
 
 
+BREAKER_COLORS = {"open": "#dc2626", "half-open": "#f59e0b"}
+
+
+def breaker_figure(summary: dict[str, Any]) -> dict:
+    """Goodput against offered load, with the spans the breaker was open (red) or half-open (amber) shaded."""
+    series = summary["goodput_series"]
+    shapes = [{
+        "type": "rect", "xref": "x", "yref": "paper", "x0": span["start_ms"], "x1": span["end_ms"], "y0": 0, "y1": 1,
+        "fillcolor": BREAKER_COLORS[span["state"]], "opacity": 0.2, "line": {"width": 0},
+    } for span in summary["breaker_intervals"]]
+    return {
+        "data": [
+            {"type": "scatter", "mode": "lines", "name": "offered", "x": [row[0] for row in series],
+             "y": [row[2] for row in series], "line": {"color": "#64748b"}},
+            {"type": "scatter", "mode": "lines", "name": "goodput", "x": [row[0] for row in series],
+             "y": [row[1] for row in series], "line": {"color": "#16a34a"}},
+        ],
+        "layout": {
+            "title": {"text": "Circuit breaker: open (red) and half-open (amber) shaded"},
+            "xaxis": {"title": {"text": "simulated time (ms)"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "per second"}, "rangemode": "tozero"},
+            "shapes": shapes, "legend": {"orientation": "h", "y": -0.25},
+            "margin": {"t": 48, "r": 16, "b": 16, "l": 56},
+        },
+    }
+
+
+def summary_figures(summary: dict[str, Any]) -> list[dict]:
+    return [breaker_figure(summary)] if summary.get("breaker_intervals") else []
+
+
 def progress(params: dict[str, Any], frame: Frame) -> float:
     return min(1.0, frame["t_ms"] / max(1.0, params["requests"] / params["arrival_rate"] * 1000))
 
@@ -183,6 +214,7 @@ EXPERIMENT = Experiment(
     ],
     verdict=verdict,
     shapes=shapes,
+    summary_figures=summary_figures,
     prediction=Prediction("What share of requests will succeed (%)?", "success_percent", 100),
     progress=progress,
     table_columns=[

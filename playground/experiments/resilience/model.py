@@ -36,6 +36,7 @@ STATE_LEVEL = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 # Healthy: at least this share of the offered load comes back as goodput in a bucket.
 HEALTHY_SHARE = 0.9
 ARRIVAL, TIMEOUT, DONE, RETRY = 0, 1, 2, 3
+MAX_TRANSITIONS = 500  # a flapping breaker's shading is cut off here
 
 
 @dataclass
@@ -63,10 +64,18 @@ class Breaker:
         self.window: deque[tuple[float, bool]] = deque()
         self.failures = 0
         self.trials: list[bool] = []
+        self.transitions: list[tuple[float, str]] = []  # (t_ms, new state), for shading the chart
+
+    def _enter(self, t: float, state: str) -> None:
+        self.state = state
+        if len(self.transitions) < MAX_TRANSITIONS:
+            self.transitions.append((t, state))
 
     def allow(self, t: float) -> bool:
         if self.state == OPEN and t >= self.opened_at + self.open_ms:
-            self.state, self.trials_sent, self.trials = HALF_OPEN, 0, []
+            # Half-open from the moment the wait ended, not from the first call after it.
+            self._enter(self.opened_at + self.open_ms, HALF_OPEN)
+            self.trials_sent, self.trials = 0, []
         if self.state == OPEN:
             return False
         if self.state == HALF_OPEN:
@@ -82,7 +91,7 @@ class Breaker:
                 if sum(self.trials) * 100 >= self.threshold_percent * len(self.trials):
                     self._open(t)
                 else:
-                    self.state = CLOSED
+                    self._enter(t, CLOSED)
                     self.window.clear()
                     self.failures = 0
             return
@@ -97,7 +106,8 @@ class Breaker:
             self._open(t)
 
     def _open(self, t: float) -> None:
-        self.state, self.opened_at = OPEN, t
+        self._enter(t, OPEN)
+        self.opened_at = t
         self.openings += 1
         self.window.clear()
         self.failures = 0
@@ -297,6 +307,15 @@ def recovery(frames: list[dict], trigger_end_ms: float, settle_ms: float = 2000)
     return round(max(0.0, last_unhealthy - trigger_end_ms))
 
 
+def breaker_intervals(breaker: Breaker, end_ms: float) -> list[dict]:
+    """The spans the breaker spent open or half-open, up to the end of the run."""
+    spans = []
+    for (start, state), (end, _) in zip(breaker.transitions, breaker.transitions[1:] + [(end_ms, CLOSED)]):
+        if state != CLOSED and start < end_ms:
+            spans.append({"state": state, "start_ms": round(start, 1), "end_ms": round(min(end, end_ms), 1)})
+    return spans
+
+
 def _summary(params, trigger, frames, totals, breaker, requests, bucket_ms) -> dict[str, Any]:
     recovered_after = recovery(frames, trigger.end_ms)
     before = [f for f in frames if f["t_ms"] <= trigger.start_ms]
@@ -316,4 +335,6 @@ def _summary(params, trigger, frames, totals, breaker, requests, bucket_ms) -> d
         "budget_percent": params["budget_percent"],
         "budget_max_tokens": params["budget_max_tokens"],
         "bucket_ms": bucket_ms,
+        "breaker_intervals": breaker_intervals(breaker, frames[-1]["t_ms"]) if breaker else [],
+        "goodput_series": [[f["t_ms"], f["goodput_rate"], f["offered_rate"]] for f in frames],
     }
