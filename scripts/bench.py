@@ -74,6 +74,8 @@ LARGEST = [
         "operations": 100_000, "read_your_writes": True, "monotonic_reads": True, "monotonic_writes": True,
         "consistent_prefix": True, "bounded_staleness": True, "linearizable": "quorum"}),
     ("hashing", "10,000 Zipf keys, a hot key, 9 changes", {"keys": 10_000, "changes": 9, "distribution": "zipf", "hot_key_share": 0.1}),
+    ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
+    ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
 ]
 
 

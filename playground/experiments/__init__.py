@@ -8,6 +8,7 @@ from . import (
     locks,
     quorums,
     reconciliation,
+    resilience,
     retries,
     saga,
 )
@@ -22,6 +23,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     locks.EXPERIMENT,
     quorums.EXPERIMENT,
     reconciliation.EXPERIMENT,
+    resilience.EXPERIMENT,
     retries.EXPERIMENT,
     saga.EXPERIMENT,
 ]}
