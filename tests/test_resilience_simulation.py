@@ -30,7 +30,7 @@ def preset(name, **overrides):
     return params(**{**EXPERIMENT.presets[name].params, **overrides})
 
 
-@hsettings(max_examples=12, deadline=None)
+@hsettings(max_examples=8, deadline=None)
 @given(trigger=triggers, seed=st.integers(0, 10_000))
 @example(trigger={"trigger": SLOWDOWN, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 5}, seed=7)
 @example(trigger={"trigger": BURST, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 3}, seed=7)
@@ -125,3 +125,25 @@ def test_the_breaker_s_open_and_half_open_spans_are_shaded_after_the_run():
     figure = EXPERIMENT.summary_figures(summary)[0]
     assert len(figure["layout"]["shapes"]) == len(spans)
     assert not EXPERIMENT.summary_figures(run_collecting(EXPERIMENT, preset("unprotected"))[0])
+
+
+@hsettings(max_examples=8, deadline=None)
+@given(trigger=triggers, seed=st.integers(0, 10_000))
+@example(trigger={"trigger": SLOWDOWN, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 5}, seed=7)
+def test_with_bulkheads_the_healthy_endpoint_s_pool_is_never_exhausted(trigger, seed):
+    summary, frames = run_collecting(EXPERIMENT, preset("bulkheads", **trigger), seed)
+    assert summary["healthy"] > 0
+    assert summary["healthy_rejected"] == 0 and not summary["cascade"]
+
+
+def test_with_one_shared_pool_the_slow_dependency_takes_the_healthy_endpoint_down_too():
+    summary, frames = run_collecting(EXPERIMENT, preset("cascade"))
+    assert summary["cascade"] and summary["healthy_rejected"] > 0
+    during = [f for f in frames if 5000 < f["t_ms"] <= 6000]
+    assert max(f["healthy_error_percent"] for f in during) > 0
+    assert max(f["pool_busy_percent"] for f in during) == 100
+
+
+def test_bulkheads_need_a_bounded_pool_larger_than_the_dependency_s_share():
+    _, errors = EXPERIMENT.clean_params({"bulkhead": True, "caller_workers": 40, "bulkhead_workers": 40})
+    assert "bulkhead_workers" in errors

@@ -44,6 +44,20 @@ class ResilienceForm(forms.Form):
     trigger_start_ms = forms.FloatField(min_value=0, max_value=1_000_000, initial=5000, label="Trigger starts at (ms)")
     trigger_ms = forms.FloatField(min_value=0, max_value=60_000, initial=1000, label="Trigger lasts (ms)", help_text="0 for none.")
     trigger_factor = forms.FloatField(min_value=1, max_value=20, initial=5, label="Trigger factor", help_text="1 to 20.")
+    caller_workers = forms.IntegerField(
+        min_value=0, max_value=10_000, initial=0, label="Caller worker threads",
+        help_text="0 for unbounded. Each call to the dependency holds one until it answers or times out.",
+    )
+    healthy_rate = forms.IntegerField(
+        min_value=0, max_value=2000, initial=0, label="Healthy endpoint: arrivals per second",
+        help_text="0 for none. A second endpoint on the same caller that never calls the dependency.",
+    )
+    healthy_service_ms = forms.FloatField(min_value=0.1, max_value=1000, initial=5, label="Healthy endpoint: mean service time (ms)")
+    bulkhead = forms.BooleanField(required=False, initial=False, label="Bulkheads: a separate pool per endpoint")
+    bulkhead_workers = forms.IntegerField(
+        min_value=1, max_value=10_000, initial=40, label="Bulkhead: workers for the dependency's endpoint",
+        help_text="The rest of the caller's workers serve the healthy endpoint.",
+    )
     retry_budget = forms.BooleanField(required=False, initial=False, label="Retry budget")
     budget_percent = forms.FloatField(
         min_value=0, max_value=100, initial=10, label="Budget: retries as % of requests",
@@ -65,6 +79,7 @@ class ResilienceForm(forms.Form):
     breaker_half_open_calls = forms.IntegerField(min_value=1, max_value=1000, initial=10, label="Breaker: trial calls half-open")
 
     show_when = {
+        "bulkhead_workers": ("bulkhead", True),
         **{name: ("retry_budget", True) for name in ("budget_percent", "budget_max_tokens")},
         **{name: ("load_shedding", True) for name in ("max_queue", "retry_after_ms")},
         **{name: ("breaker", True) for name in (
@@ -75,6 +90,12 @@ class ResilienceForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         mark_conditional_fields(self)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("bulkhead") and cleaned.get("bulkhead_workers", 0) >= (cleaned.get("caller_workers") or 0):
+            self.add_error("bulkhead_workers", "Bulkheads need a bounded pool larger than the dependency's share.")
+        return cleaned
 
 
 def trigger_of(params: dict[str, Any]) -> Trigger:
@@ -88,13 +109,20 @@ def run(params: dict[str, Any], seed: int, emit: Emit) -> dict[str, Any]:
 def verdict(summary: dict[str, Any]) -> list[Check]:
     checks = [Check(
         "Recovered after the trigger ended", "yes" if summary["recovered"] else "no", summary["recovered"],
-        f"Healthy means at least {round(HEALTHY_SHARE * 100)}% of the offered load comes back as goodput in every "
+        f"Healthy means at least {round(HEALTHY_SHARE * 100)}% of the outcomes are successes in every "
         f"{summary['bucket_ms']} ms from then to the end of the run. At the end: goodput {summary['final_goodput_rate']} a second "
         f"for {summary['final_offered_rate']} offered." + ("" if summary["recovered"] else
         " The trigger is gone, but timed-out retries keep the dependency busy with work nobody waits for: a metastable failure."),
     )]
     if summary["recovered"]:
         checks.append(Check("Time to recover after the trigger ended (ms)", summary["recovery_ms"], None))
+    if summary["healthy"]:
+        checks.append(Check(
+            "The healthy endpoint kept serving (no cascade)", f"{summary['healthy_error_percent']}% refused",
+            not summary["cascade"],
+            f"{summary['healthy_rejected']:,} of {summary['healthy']:,} requests to the endpoint that never calls the "
+            "dependency found no free worker." + (" The slow dependency held every worker: a cascade." if summary["cascade"] else ""),
+        ))
     if summary["retry_budget"]:
         allowed = summary["requests"] * summary["budget_percent"] / 100 + summary["budget_max_tokens"]
         checks.append(Check(
@@ -184,6 +212,14 @@ EXPERIMENT = Experiment(
             "50% of a 100-call window, at least 100 calls, open 60 s, 10 trial calls; 80,000 requests so the run outlasts the wait.",
             {**RESILIENCE4J, "requests": 80_000},
         ),
+        "cascade": Preset(
+            "Shared pool: a cascade", "60 caller workers shared by both endpoints; the healthy one gets 200 requests a second.",
+            {"caller_workers": 60, "healthy_rate": 200},
+        ),
+        "bulkheads": Preset(
+            "Bulkheads", "The same 60 workers split: 40 for the dependency's endpoint, 20 for the healthy one.",
+            {"caller_workers": 60, "healthy_rate": 200, "bulkhead": True, "bulkhead_workers": 40},
+        ),
         "burst": Preset("Burst, no protection", "Arrivals triple for one second instead of a slowdown.", {"trigger": BURST, "trigger_factor": 3}),
     },
     run=run,
@@ -204,6 +240,13 @@ EXPERIMENT = Experiment(
             traces=[Trace("p50", "p50_ms", color="#2563eb"), Trace("p99", "p99_ms", color="#7c3aed", dash="dash")],
         ),
         Chart(
+            id="healthy", title="Healthy endpoint: p99 latency and refusals; the caller's pool in use",
+            x_title="simulated time (ms)", y_title="ms / %",
+            traces=[Trace("healthy p99 (ms)", "healthy_p99_ms", color="#2563eb"),
+                    Trace("healthy refused (%)", "healthy_error_percent", color="#dc2626", dash="dot"),
+                    Trace("dependency endpoint's workers busy (%)", "pool_busy_percent", color="#d97706", dash="dash")],
+        ),
+        Chart(
             id="queue", title="Dependency queue", x_title="simulated time (ms)", y_title="requests waiting",
             traces=[Trace("queued", "queue", color="#0891b2")],
         ),
@@ -220,6 +263,6 @@ EXPERIMENT = Experiment(
     table_columns=[
         ("t_ms", "Time (ms)"), ("offered_rate", "Offered per s"), ("attempt_rate", "Attempts per s"),
         ("goodput_rate", "Goodput per s"), ("error_percent", "Errors (%)"), ("p50_ms", "p50 (ms)"),
-        ("p99_ms", "p99 (ms)"), ("queue", "Queued"), ("breaker_state", "Breaker state"),
+        ("p99_ms", "p99 (ms)"), ("queue", "Queued"), ("healthy_p99_ms", "Healthy p99 (ms)"), ("healthy_error_percent", "Healthy refused (%)"), ("breaker_state", "Breaker state"),
     ],
 )

@@ -33,9 +33,10 @@ BUCKET_MS = 250
 MAX_FRAMES = 300
 CLOSED, HALF_OPEN, OPEN = "closed", "half-open", "open"
 STATE_LEVEL = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
-# Healthy: at least this share of the offered load comes back as goodput in a bucket.
+# Healthy: at least this share of the outcomes in a bucket are successes (timeouts, 429s and refusals are not).
 HEALTHY_SHARE = 0.9
-ARRIVAL, TIMEOUT, DONE, RETRY = 0, 1, 2, 3
+ARRIVAL, TIMEOUT, DONE, RETRY, HEALTHY_ARRIVAL, HEALTHY_DONE = 0, 1, 2, 3, 4, 5
+DEP, HEALTHY = 0, 1  # the caller's two endpoints: one calls the dependency, one does only local work
 MAX_TRANSITIONS = 500  # a flapping breaker's shading is cut off here
 
 
@@ -123,6 +124,22 @@ def make_breaker(params: dict[str, Any]) -> Breaker | None:
     )
 
 
+def caller_pools(params: dict[str, Any]) -> tuple[list, list]:
+    """The caller's worker pools as ([free] or None per endpoint, size per endpoint).
+
+    0 workers means unbounded (no pool). Without bulkheads both endpoints share
+    one list, so the slow one can take every worker; with bulkheads each has its own.
+    """
+    workers = params["caller_workers"]
+    if not workers:
+        return [None, None], [0, 0]
+    if params["bulkhead"]:
+        dep = params["bulkhead_workers"]
+        return [[dep], [workers - dep]], [dep, workers - dep]
+    shared = [workers]
+    return [shared, shared], [workers, workers]
+
+
 def bucket_size(params: dict[str, Any]) -> int:
     """250 ms, or a multiple of it that keeps a long run under MAX_FRAMES frames."""
     expected_ms = params["requests"] / params["arrival_rate"] * 1000
@@ -148,6 +165,9 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
     shed = params["load_shedding"]
     max_queue, retry_after_ms = params["max_queue"], params["retry_after_ms"]
     breaker = make_breaker(params)
+    healthy_rng = random.Random(f"{seed}:healthy")
+    healthy_rate, healthy_ms = params["healthy_rate"], params["healthy_service_ms"]
+    free, pool_size = caller_pools(params)  # free workers per endpoint; one shared list when there are no bulkheads
 
     events: list[tuple] = []
     seq = 0
@@ -164,14 +184,16 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
     busy = 0
     tokens = 0.0
     totals = {"attempts": 0, "retries": 0, "retries_denied": 0, "timeouts": 0, "shed": 0, "rejected": 0,
-              "succeeded": 0, "failed": 0, "wasted": 0, "served": 0}
+              "succeeded": 0, "failed": 0, "wasted": 0, "served": 0, "pool_rejected": 0,
+              "healthy": 0, "healthy_ok": 0, "healthy_rejected": 0}
     buckets: list[dict] = []
 
     def bucket(t: float) -> dict:
         index = int(t // bucket_ms)
         while len(buckets) <= index:
             buckets.append({"offered": 0, "attempts": 0, "good": 0, "errors": 0, "latencies": [], "queue": 0,
-                            "state": CLOSED, "wasted": 0})
+                            "state": CLOSED, "wasted": 0,
+                            "healthy": 0, "healthy_rejected": 0, "healthy_latencies": [], "busy": 0})
         return buckets[index]
 
     def finish_failed(request: int) -> None:
@@ -193,6 +215,12 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             b["errors"] += 1
             finish_failed(request)
             return
+        if not acquire(DEP):
+            # No caller worker left for this endpoint: refused at once (a 503 from the caller).
+            totals["pool_rejected"] += 1
+            b["errors"] += 1
+            finish_failed(request)
+            return
         totals["attempts"] += 1
         b["attempts"] += 1
         attempts_made[request] += 1
@@ -201,6 +229,7 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             # 429 with Retry-After: the client waits that long, so shed load does not come straight back.
             totals["shed"] += 1
             b["errors"] += 1
+            release(DEP)
             if breaker is not None:
                 breaker.record(t, True)
             retry(t, request, retry_after_ms)
@@ -209,6 +238,19 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
         queue.append((request, attempt_id))
         push(t + timeout_ms, TIMEOUT, request, attempt_id)
         start_service(t)
+
+    def acquire(endpoint: int) -> bool:
+        pool = free[endpoint]
+        if pool is None:
+            return True
+        if pool[0] == 0:
+            return False
+        pool[0] -= 1
+        return True
+
+    def release(endpoint: int) -> None:
+        if free[endpoint] is not None:
+            free[endpoint][0] += 1
 
     def retry(t: float, request: int, delay_ms: float) -> None:
         nonlocal tokens
@@ -226,6 +268,8 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
         push(t + delay_ms, RETRY, request)
 
     push(arrivals_rng.expovariate(rate / 1000), ARRIVAL)
+    if healthy_rate:
+        push(healthy_rng.expovariate(healthy_rate / 1000), HEALTHY_ARRIVAL)
     while events:
         t, _, kind, request, attempt_id = heapq.heappop(events)
         if kind == ARRIVAL:
@@ -238,6 +282,23 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             if len(arrived_at) < requests:
                 push(t + arrivals_rng.expovariate(rate * trigger.arrival_factor(t) / 1000), ARRIVAL)
             attempt(t, request)
+        elif kind == HEALTHY_ARRIVAL:
+            b = bucket(t)
+            b["healthy"] += 1
+            totals["healthy"] += 1
+            if len(arrived_at) < requests:
+                push(t + healthy_rng.expovariate(healthy_rate / 1000), HEALTHY_ARRIVAL)
+            if acquire(HEALTHY):
+                # Local work only, no queue: its latency is its service time.
+                duration = healthy_rng.expovariate(1 / healthy_ms)
+                b["healthy_latencies"].append(duration)
+                push(t + duration, HEALTHY_DONE)
+            else:
+                totals["healthy_rejected"] += 1
+                b["healthy_rejected"] += 1
+        elif kind == HEALTHY_DONE:
+            release(HEALTHY)
+            totals["healthy_ok"] += 1
         elif kind == RETRY:
             attempt(t, request)
         elif kind == TIMEOUT:
@@ -247,6 +308,7 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
                 if breaker is not None:
                     breaker.record(t, True)
                 live_attempt.pop(request)
+                release(DEP)
                 retry(t, request, backoff_ms)
         else:  # DONE: the dependency finished this attempt, whether or not anyone still waits for it
             busy -= 1
@@ -254,6 +316,7 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             b = bucket(t)
             if live_attempt.get(request) == attempt_id:
                 del live_attempt[request]
+                release(DEP)
                 totals["succeeded"] += 1
                 b["good"] += 1
                 b["latencies"].append(t - arrived_at[request])
@@ -265,6 +328,8 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             start_service(t)
         b = bucket(t)
         b["queue"] = len(queue)
+        if free[DEP] is not None:
+            b["busy"] = max(b["busy"], pool_size[DEP] - free[DEP][0])
         if breaker is not None:
             b["state"] = breaker.state if breaker.state != OPEN or t < breaker.opened_at + breaker.open_ms else HALF_OPEN
 
@@ -286,7 +351,10 @@ def simulate(params: dict[str, Any], seed: int, trigger: Trigger, emit: Callable
             "p99_ms": round(_percentile(latencies, 0.99), 1),
             "queue": b["queue"],
             "breaker_state": STATE_LEVEL[b["state"]],
-            "healthy": b["good"] >= HEALTHY_SHARE * b["offered"],
+            "healthy": b["errors"] <= (1 - HEALTHY_SHARE) * done,
+            "healthy_p99_ms": round(_percentile(sorted(b["healthy_latencies"]), 0.99), 1),
+            "healthy_error_percent": round(100 * b["healthy_rejected"] / b["healthy"], 1) if b["healthy"] else 0.0,
+            "pool_busy_percent": round(100 * b["busy"] / pool_size[DEP], 1) if pool_size[DEP] else 0.0,
         }
         frames.append(frame)
         emit(frame)
@@ -331,6 +399,8 @@ def _summary(params, trigger, frames, totals, breaker, requests, bucket_ms) -> d
         "final_goodput_rate": frames[-1]["goodput_rate"],
         "final_offered_rate": frames[-1]["offered_rate"],
         "breaker_openings": breaker.openings if breaker else 0,
+        "cascade": totals["healthy_rejected"] > 0,
+        "healthy_error_percent": round(100 * totals["healthy_rejected"] / totals["healthy"], 1) if totals["healthy"] else 0.0,
         "retry_budget": params["retry_budget"],
         "budget_percent": params["budget_percent"],
         "budget_max_tokens": params["budget_max_tokens"],
