@@ -101,6 +101,33 @@ def test_publish_lag_is_measured_to_the_first_publish_not_to_a_republish(relay_c
     assert summary["max_publish_lag_ms"] <= dual_write.RELAY_POLL_MS
 
 
+def test_a_cursor_relay_skips_rows_that_commit_below_it_and_the_unsent_flag_does_not():
+    # Writers take ids in order but commit up to 200 ms later: commit order is not id order.
+    preset = {k: v for k, v in EXPERIMENT.presets["outbox-cursor"].params.items() if k != "mode"}
+    cursor, _ = run(OUTBOX, **preset)
+    assert cursor["orders_committed"] == 1000
+    assert cursor["orders_without_event"] == cursor["rows_skipped_by_the_relay"] > 0
+    flag, _ = run(OUTBOX, **{**preset, "relay_reads": dual_write.READ_UNSENT})
+    assert flag["orders_without_event"] == flag["rows_skipped_by_the_relay"] == 0
+    assert flag["orders_committed"] == flag["events_published"] == 1000
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(schedule=fault_schedules(ORDERS), delays=st.lists(st.integers(0, 30).map(lambda d: d * 10),
+                                                         min_size=ORDERS, max_size=ORDERS))
+def test_the_unsent_flag_relay_loses_nothing_however_writers_commit(schedule, delays):
+    schedule = FaultSchedule(crashes=schedule.crashes, outages=schedule.outages,
+                             relay_crashes=schedule.relay_crashes, commit_delays=tuple(delays))
+    summary = simulate(params(mode=OUTBOX, orders=ORDERS), schedule, lambda frame: None)
+    assert summary["orders_committed"] == ORDERS and summary["orders_without_event"] == 0
+
+
+def test_out_of_order_commits_and_a_cursor_relay_are_simulation_only():
+    _, errors = EXPERIMENT.clean_params({"engine": dual_write.LIVE, "mode": OUTBOX, "orders": 100,
+                                         "commit_spread_ms": 100})
+    assert "commit_spread_ms" in errors
+
+
 def test_the_outbox_lags_during_a_broker_outage_then_catches_up():
     summary, frames = run(OUTBOX, crash_probability=0, outage_start_ms=2000, outage_ms=1500)
     backlog = [frame["outbox_backlog"] for frame in frames]

@@ -14,6 +14,8 @@ scenario on real processes, SQLite and a Redis Stream (dual_write_live.py).
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +45,12 @@ ARRIVAL_MS = 10  # one order every 10 ms of simulated time
 RELAY_POLL_MS = 50
 RELAY_BATCH = 100
 TARGET_FRAMES = 150
+READ_UNSENT = "unsent"
+READ_AFTER_LAST_ID = "after-last-id"
+RELAY_READS = [
+    (READ_UNSENT, "Rows not yet marked sent, oldest first"),
+    (READ_AFTER_LAST_ID, "Rows with an id above the last one published (a cursor)"),
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,9 @@ class FaultSchedule:
     crashes: frozenset[int] = frozenset()
     outages: tuple[tuple[int, int], ...] = ()
     relay_crashes: frozenset[int] = frozenset()
+    # Per order, how long its transaction stays open after it took its id (ms, a multiple of
+    # ARRIVAL_MS): concurrent writers commit out of id order. Missing means at once.
+    commit_delays: tuple[int, ...] = ()
 
     @classmethod
     def draw(
@@ -72,11 +83,15 @@ class FaultSchedule:
         outage_start_ms: int,
         outage_ms: int,
         relay_crash_probability: float,
+        commit_spread_ms: int = 0,
     ) -> FaultSchedule:
         crashes = frozenset(i for i in range(orders) if rng.random() < crash_probability)
         relay_crashes = frozenset(i for i in range(orders) if rng.random() < relay_crash_probability)
         outages = ((outage_start_ms, outage_start_ms + outage_ms),) if outage_ms > 0 else ()
-        return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes)
+        # Drawn last, so that the earlier faults of a seed stay what they were.
+        steps = commit_spread_ms // ARRIVAL_MS
+        delays = tuple(rng.randint(0, steps) * ARRIVAL_MS for _ in range(orders)) if steps else ()
+        return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes, commit_delays=delays)
 
     def broker_up(self, t_ms: int) -> bool:
         return not any(start <= t_ms < end for start, end in self.outages)
@@ -95,6 +110,9 @@ class World:
     writer_crashes: int = 0
     relay_crashes: int = 0
     max_lag_ms: int = 0
+    cursor: int = -1  # the highest id a cursor relay has read
+    skipped: int = 0  # rows that committed below the cursor: a cursor relay never reads them
+    in_flight: list[tuple[int, int, int]] = field(default_factory=list)  # (commits at, order, arrived at)
 
     def commit(self, order: int) -> None:
         self.committed.add(order)
@@ -131,15 +149,23 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
     world = World()
     frame_every_ms = max(ARRIVAL_MS, (orders * ARRIVAL_MS) // TARGET_FRAMES // ARRIVAL_MS * ARRIVAL_MS)
     relay_crashes = sorted(schedule.relay_crashes)
+    by_cursor = params.get("relay_reads") == READ_AFTER_LAST_ID
     t = 0
     while True:
         up = schedule.broker_up(t)
         if t % ARRIVAL_MS == 0 and t // ARRIVAL_MS < orders:
             _handle_order(mode, t // ARRIVAL_MS, t, up, schedule, world)
+        while world.in_flight and world.in_flight[0][0] <= t:
+            _, order, arrived = heapq.heappop(world.in_flight)
+            world.commit(order)
+            if by_cursor and order < world.cursor:
+                world.skipped += 1  # its id was taken before the cursor moved past it
+            else:
+                bisect.insort(world.outbox, (order, arrived))
         if mode == OUTBOX and t % RELAY_POLL_MS == 0:
             _relay_poll(t, up, relay_crashes, world)
         arrivals_done = t // ARRIVAL_MS >= orders - 1
-        finished = arrivals_done and not world.outbox
+        finished = arrivals_done and not world.outbox and not world.in_flight
         if t % frame_every_ms == 0 or finished:
             emit(world.frame(t, up))
         if finished:
@@ -158,6 +184,7 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
         "orders_rejected": world.rejected,
         "writer_crashes": world.writer_crashes,
         "relay_crashes": world.relay_crashes,
+        "rows_skipped_by_the_relay": world.skipped,
         "max_publish_lag_ms": world.max_lag_ms,
         "duration_ms": t,
     }
@@ -185,8 +212,12 @@ def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: Faul
         # One local transaction writes the order and its outbox row; a crash
         # after it loses nothing, because the relay owns publishing now.
         world.writer_crashes += crashes
+        delay = schedule.commit_delays[order] if order < len(schedule.commit_delays) else 0
+        if delay:
+            heapq.heappush(world.in_flight, (t + delay, order, t))  # committed (and visible) later
+            return
         world.commit(order)
-        world.outbox.append((order, t))
+        bisect.insort(world.outbox, (order, t))
 
 
 def _relay_poll(t: int, broker_up: bool, relay_crashes: list[int], world: World) -> None:
@@ -201,9 +232,10 @@ def _relay_poll(t: int, broker_up: bool, relay_crashes: list[int], world: World)
     # Crashes happen in order (the outbox is read oldest first), so those done so far
     # say which one is next; a restarted live relay is told the same count.
     upcoming = relay_crashes[world.relay_crashes] if world.relay_crashes < len(relay_crashes) else None
-    if upcoming is not None and batch[0][0] <= upcoming <= batch[-1][0]:
+    if upcoming is not None and any(order == upcoming for order, _ in batch):
         world.relay_crashes += 1
         return  # published but never marked sent: the next poll sends them again
+    world.cursor = max(world.cursor, batch[-1][0])  # a cursor relay saves its place with the batch
     del world.outbox[:RELAY_BATCH]
 
 
@@ -222,6 +254,7 @@ def fault_schedule(params: dict[str, Any], seed: int) -> FaultSchedule:
         outage_start_ms=params["outage_start_ms"],
         outage_ms=params["outage_ms"],
         relay_crash_probability=params["relay_crash_probability"],
+        commit_spread_ms=params.get("commit_spread_ms") or 0,
     )
 
 
@@ -344,6 +377,14 @@ class DualWriteForm(forms.Form):
                   "before marking that batch sent.",
     )
 
+    commit_spread_ms = forms.IntegerField(
+        min_value=0, max_value=1000, initial=0, required=False, label="Writers' transactions stay open for up to (ms)",
+        help_text="Outbox only, simulation only: concurrent writers take their ids in order but commit out of order.",
+    )
+    relay_reads = forms.ChoiceField(
+        choices=RELAY_READS, initial=READ_UNSENT, required=False, label="The relay reads (outbox only)",
+    )
+
     def clean_engine(self) -> str:
         return self.cleaned_data.get("engine") or SIMULATION
 
@@ -356,6 +397,10 @@ class DualWriteForm(forms.Form):
                 f"A live run places real orders in real time (10 ms each) and starts a real process per crash: "
                 f"at most {LIVE_MAX_ORDERS:,} orders when the engine is live. Use the simulation for more.",
             )
+        cleaned["commit_spread_ms"] = cleaned.get("commit_spread_ms") or 0
+        cleaned["relay_reads"] = cleaned.get("relay_reads") or READ_UNSENT
+        if cleaned.get("engine") == LIVE and (cleaned["commit_spread_ms"] or cleaned["relay_reads"] != READ_UNSENT):
+            self.add_error("commit_spread_ms", "Out-of-order commits and a cursor relay exist in the simulation only.")
         crash = cleaned.get("crash_probability")
         relay_crash = cleaned.get("relay_crash_probability")
         if cleaned.get("engine") == LIVE and orders and relay_crash is not None and orders * relay_crash > LIVE_MAX_CRASHES:
@@ -388,6 +433,12 @@ EXPERIMENT = Experiment(
     presets={
         NAIVE: Preset("Naive", "Commit the order, then publish the event.", {"mode": NAIVE}),
         OUTBOX: Preset("Outbox", "Order and event in one transaction; a relay publishes.", {"mode": OUTBOX}),
+        "outbox-cursor": Preset(
+            "Outbox, cursor relay, concurrent writers",
+            "Writers commit out of id order; a relay reading 'id above the last one' skips the late commits forever.",
+            {"mode": OUTBOX, "crash_probability": 0, "outage_ms": 0, "commit_spread_ms": 200,
+             "relay_reads": READ_AFTER_LAST_ID},
+        ),
         "outbox-live": Preset(
             "Outbox, live",
             "The outbox on real parts: SQLite, a Redis Stream, writer and relay processes killed with SIGKILL.",
