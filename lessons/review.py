@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 
@@ -93,7 +94,10 @@ class TopicMastery:
 
 def mastery_by_topic(learner: Learner | None, now: datetime | None = None) -> list[TopicMastery]:
     now = now or datetime.now(timezone.utc)
-    lessons = Lesson.objects.all()
+    # One query for every lesson's question count; the bodies are most of each row and unused here.
+    lessons = (Lesson.objects.defer("body_markdown", "body_html")
+               .annotate(active_questions=Count("questions", filter=Q(questions__active=True)))
+               .order_by("order", "slug"))
     cards: dict[int, list[Card]] = {}
     latest: dict[int, bool] = {}
     if learner is not None:
@@ -103,7 +107,7 @@ def mastery_by_topic(learner: Learner | None, now: datetime | None = None) -> li
             latest[attempt.question_id] = attempt.correct
     rows = []
     for lesson in lessons:
-        total = lesson.questions.filter(active=True).count()
+        total = lesson.active_questions
         seen = cards.get(lesson.id, [])
         recall = {card.question_id: retrievability(card, now) for card in seen}
         known = sum(r for question_id, r in recall.items() if latest.get(question_id))

@@ -1,3 +1,5 @@
+import hashlib
+import json
 import uuid
 from datetime import datetime, timezone
 
@@ -9,9 +11,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.experiments import get_experiment
@@ -57,14 +61,40 @@ def _question_context(request, question, *, form=None, result=None, source="quiz
     }
 
 
+# A blank question's HTML is the same for every visitor but its CSRF token and answer key,
+# and building its form widgets is most of a quiz page's cost: render it once per content
+# version (the fingerprint below) in each process, with placeholders filled in per request.
+_CSRF_SLOT = "__csrf_token_slot__"
+_ANSWER_KEY_SLOT = "__answer_key_slot__"
+_blank_questions: dict[tuple[int, str], str] = {}
+
+
+def _blank_question_html(request, question: Question) -> str:
+    fingerprint = hashlib.sha256(json.dumps(
+        [question.key, question.kind, question.prompt, question.data], sort_keys=True, default=str,
+    ).encode()).hexdigest()
+    html = _blank_questions.get((question.pk, fingerprint))
+    if html is None:
+        html = render_to_string("lessons/quiz.html#question", {
+            "question": question, "form": AnswerForm(question), "result": None, "source": "quiz",
+            "answer_key": _ANSWER_KEY_SLOT, "csrf_token": _CSRF_SLOT,
+        })
+        if len(_blank_questions) > 4096:  # content reloaded many times: start again
+            _blank_questions.clear()
+        _blank_questions[(question.pk, fingerprint)] = html
+    return mark_safe(html.replace(_CSRF_SLOT, get_token(request)).replace(_ANSWER_KEY_SLOT, uuid.uuid4().hex))
+
+
 @require_GET
 def quiz(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
     answered = _answered_result(request)
-    questions = [
-        _question_context(request, q, result=answered if answered and answered["question"] == q else None)
-        for q in lesson.questions.filter(active=True)
-    ]
+    questions = []
+    for q in lesson.questions.filter(active=True):
+        if answered and answered["question"] == q:
+            questions.append(_question_context(request, q, result=answered))
+        else:
+            questions.append({"html": _blank_question_html(request, q)})
     return render(request, "lessons/quiz.html", {"lesson": lesson, "questions": questions,
                                                  **_summary_context(request, lesson)})
 
