@@ -104,3 +104,27 @@ def test_a_question_dropped_from_its_file_is_retired_and_its_history_kept(tmp_pa
     assert not dropped.active
     assert dropped.attempts.count() == 1
     assert Lesson.objects.get(slug="dual-write").questions.filter(active=True).count() == 1
+
+
+def _choice_questions(kind: str):
+    return [q for quiz in parse_quiz_dir() for q in quiz.questions if q.kind == kind]
+
+
+def test_the_longest_option_does_not_give_the_answer_away():
+    # Length in characters. "Pick the longest" used to score 86 of 104; at most 35% is close to chance for four options.
+    single = _choice_questions("single")
+    longest_is_correct = 0
+    for question in single:
+        choices = question.data["choices"]
+        longest = max(choices, key=lambda choice: len(choice["text"]))
+        longest_is_correct += longest["correct"]
+    assert longest_is_correct <= 0.35 * len(single), f"{longest_is_correct} of {len(single)}"
+
+
+def test_correct_options_of_multiple_choice_questions_are_not_the_long_ones():
+    right, wrong = [], []
+    for question in _choice_questions("multiple"):
+        for choice in question.data["choices"]:
+            (right if choice["correct"] else wrong).append(len(choice["text"]))
+    ratio = (sum(right) / len(right)) / (sum(wrong) / len(wrong))
+    assert ratio <= 1.25, f"correct options are {ratio:.2f}× as long as wrong ones on average"
