@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import csv
 import platform
-import re
 import socket
 import tempfile
 import urllib.request
@@ -29,7 +28,9 @@ import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -77,6 +78,37 @@ LARGEST = [
     ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
     ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
 ]
+
+
+@contextmanager
+def gunicorn_serving(what: str, *, as_make_run: bool = False, **env: str) -> Iterator[str]:
+    """gunicorn with DEBUG off on a free port, for one benchmark; yields its base URL and stops it after.
+
+    as_make_run: with config/gunicorn.py (its worker count), else 2 workers × 4 threads.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    shape = ["--config", "config/gunicorn.py"] if as_make_run else ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", *shape], cwd=ROOT,
+                              env=dict(os.environ, DEBUG="0", WEB_PORT=str(port), ALLOWED_HOSTS="127.0.0.1", **env),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url + "/static/css/app.css", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    sys.exit(f"gunicorn did not start for the {what} benchmark")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def bench_largest() -> list[str]:
@@ -164,35 +196,15 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
     The app as deployed (gunicorn, DEBUG off, WhiteNoise) and a warm worker; every run
     uses a new browser context, so Plotly and the page's scripts come over the wire cold.
     """
-    import socket
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, DEBUG="0", ALLOWED_HOSTS="127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2", "--threads", "4"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = start_worker(dict(os.environ, RUN_FRAME_DELAY_MS=os.environ.get("RUN_FRAME_DELAY_MS", "25")))
-    base = f"http://127.0.0.1:{port}"
     # Plotly puts .data on a chart's div once it has drawn it.
     drawn = "(document.getElementById('chart-0') || {}).data && document.getElementById('chart-0').data[0].x.length > 0"
     timings = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/static/css/app.css", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit("gunicorn did not start for the cold-chart benchmark")
-                time.sleep(0.1)
-        with sync_playwright() as playwright:
+        with gunicorn_serving("cold-chart") as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
                                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
             for _ in range(runs + 1):  # the first warms the worker and the server, not the browser
@@ -211,9 +223,8 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
                 context.close()
             browser.close()
     finally:
-        for process in (worker, server):
-            process.terminate()
-            process.wait(timeout=20)
+        worker.terminate()
+        worker.wait(timeout=20)
     cold = timings[1:]
     return [
         f"## First chart point in a cold browser (dual-write naive; median of {runs}, new browser context each)",
@@ -232,27 +243,6 @@ PAGE_SECONDS = int(os.environ.get("BENCH_PAGE_SECONDS", "8"))
 PAGES_HEADING = "## Pages under load"
 
 
-def start_gunicorn(tmp: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    metrics_dir = tmp / "metrics"
-    metrics_dir.mkdir()
-    env = dict(os.environ, DEBUG="0", BENCH_NOOP="1", WEB_PORT=str(port), ALLOWED_HOSTS="127.0.0.1",
-               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/bench/noop", timeout=1)
-            return server, url
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                sys.exit("gunicorn did not start for the page benchmark")
-            time.sleep(0.2)
 
 
 def locust(url: str, path: str, visitor: str, tmp: Path) -> dict:
@@ -289,12 +279,9 @@ def bench_pages() -> list[str]:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server, url = start_gunicorn(tmp)
-        try:
+        (tmp / "metrics").mkdir()
+        with gunicorn_serving("page", as_make_run=True, BENCH_NOOP="1", PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics")) as url:
             results = {(name, visitor): locust(url, path, visitor, tmp) for name, path in pages for visitor in ("fresh", "returning")}
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     lines = [PAGES_HEADING, "",
              f"locust ({PAGE_USERS} users, no think time, {PAGE_SECONDS} s a page, on the same machine as the server) against "
              f"gunicorn as `make run` serves it (`config/gunicorn.py`: gthread, {os.cpu_count() * 2} processes × 4 threads, "
@@ -314,11 +301,8 @@ def write_pages_section(lines: list[str]) -> None:
     """Replace the pages section of docs/benchmarks.md (or add it), keeping everything else."""
     out = ROOT / "docs" / "benchmarks.md"
     text = out.read_text() if out.exists() else "# Benchmarks\n"
-    section = "\n".join(lines) + "\n"
-    pattern = re.compile(rf"^{re.escape(PAGES_HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
-    print(section)
+    out.write_text(replace_section(text, PAGES_HEADING, lines[2:]))  # lines open with the heading and a blank line
+    print("\n".join(lines))
 
 
 CLASS_SIZE = 200
@@ -335,10 +319,7 @@ def bench_classroom() -> list[str]:
 
 def bench_class_once(*, follows_frames: bool) -> list[str]:
     """200 students join, follow the live endpoint (and a run's frames), answer a poll; one instructor watches the chart."""
-    import csv
     import json
-    import socket
-    import tempfile
 
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
@@ -365,42 +346,22 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
     session.update({SESSION_KEY: str(instructor.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
                     HASH_SESSION_KEY: instructor.get_session_auth_hash()})
     session.create()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
-        cwd=ROOT, env=dict(os.environ, DEBUG="0", ALLOWED_HOSTS="127.0.0.1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     work = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
     try:
-        import urllib.request
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/static/css/app.css", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit("gunicorn did not start for the classroom benchmark")
-                time.sleep(0.2)
-        env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
-                   BENCH_FRAMES_URL=f"/runs/{run.id}/frames?after={len(frames)}" if follows_frames else "",
-                   BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "latency.json"))
-        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"), "--headless",
-                        "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s", "--host", url,
-                        "--csv", str(work / "class"), "--only-summary", "--loglevel", "WARNING"],
-                       cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+        with gunicorn_serving("classroom") as url:
+            env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
+                       BENCH_FRAMES_URL=f"/runs/{run.id}/frames?after={len(frames)}" if follows_frames else "",
+                       BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "latency.json"))
+            subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"), "--headless",
+                            "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s", "--host", url,
+                            "--csv", str(work / "class"), "--only-summary", "--loglevel", "WARNING"],
+                           cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
         with open(work / "class_stats.csv", newline="") as stats_file:
             stats = list(csv.DictReader(stats_file))
         measured = json.loads((work / "latency.json").read_text())
         joined = classroom.members.count()
         answers = poll.answers.count()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
         Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
         classroom.delete()
         run.delete()
@@ -432,7 +393,7 @@ def replace_section(text: str, title: str, body: list[str]) -> str:
     if start < 0:
         return text.rstrip("\n") + "\n\n" + section
     end = text.find("\n## ", start + len(title))
-    return text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    return text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")  # a blank line before the next heading
 
 
 CLASSROOM_TITLE = f"## A class of {CLASS_SIZE} students (locust, headless, against gunicorn)"
