@@ -17,6 +17,7 @@ from redis import RedisError
 
 from config.views import too_many
 from lessons.learners import learner_for_request
+from playground.limits import session_key
 from playground.models import ExperimentRun
 
 from . import dashboard as class_dashboard
@@ -32,16 +33,12 @@ JOINS_PER_MINUTE = 10
 ANSWERS_PER_MINUTE = 30
 
 
-def _session(group, request) -> str:
-    return request.session.session_key or ""
-
-
 def _too_many(request, what: str, limit: int) -> bool:
     """Counts one more join or answer of this session; True once it is over `limit` a minute."""
     if not request.session.session_key:
         request.session.save()
     try:
-        usage = get_usage(request, group=f"classroom-{what}", key=_session, rate=f"{limit}/m", increment=True)
+        usage = get_usage(request, group=f"classroom-{what}", key=session_key, rate=f"{limit}/m", increment=True)
     except RedisError:
         return False  # no counter without Redis: let the student through rather than refuse
     return bool(usage and usage["should_limit"])

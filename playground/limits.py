@@ -20,7 +20,8 @@ class Refusal:
     retry_after: int
 
 
-def _session(group, request) -> str:
+def session_key(group, request) -> str:
+    """django-ratelimit's key for "this visitor's session" (the group is not needed)."""
     return request.session.session_key or ""
 
 
@@ -30,7 +31,7 @@ def run_submission_refusal(request) -> Refusal | None:
     if waiting >= settings.RUN_QUEUE_CAP:
         return Refusal("The queue is full", f"{waiting} runs are waiting for a worker.", QUEUE_FULL_RETRY_SECONDS)
     limits = [
-        ("runs-per-session", _session, settings.RUNS_PER_MINUTE, "You"),
+        ("runs-per-session", session_key, settings.RUNS_PER_MINUTE, "You"),
         # A client that drops its cookie is still one address.
         ("runs-per-address", "ip", settings.RUNS_PER_MINUTE_PER_ADDRESS, "Your network address"),
     ]
