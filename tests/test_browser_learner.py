@@ -79,6 +79,27 @@ def test_every_page_fits_a_phone_and_has_no_serious_accessibility_violation(web_
     assert problems == [], "\n".join(problems)
 
 
+def test_every_experiment_page_and_a_finished_run_of_each_fit_a_phone(web_server, content, browser):
+    from playground.experiments import EXPERIMENTS
+    from playground.experiments.base import LIVE
+
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    too_wide = []
+    for slug, experiment in sorted(EXPERIMENTS.items()):
+        preset = next(name for name, p in experiment.presets.items() if p.params.get("engine") != LIVE)
+        for url in (f"/experiments/{slug}/", finished_run(slug, preset).get_absolute_url()):
+            page.goto(web_server + url)
+            # Drawn charts, summary figures (Gantt, frontier, space-time diagram) included.
+            page.wait_for_function("window.Plotly && document.querySelectorAll('.js-plotly-plot').length > 0"
+                                   if url.startswith("/runs/") else "true")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide.append(f"{url} ({slug}) is {width} px wide")
+    context.close()
+    assert too_wide == []
+
+
 def test_quiz_review_progress_and_catalogue_as_a_learner_meets_them(web_server, content, page):
     # 1: every option has its own id, so clicking an option's text ticks that question's option.
     page.goto(f"{web_server}/lessons/dual-write/quiz/")
