@@ -96,13 +96,13 @@ def test_the_lessons_still_serve_while_redis_is_down(client, settings, lessons_l
 def test_too_many_runs_in_a_minute_get_a_readable_429(client, django_capture_on_commit_callbacks):
     from django.test import RequestFactory
 
-    from playground.limits import _session
+    from playground.limits import session_key
 
     from .support import wait_for_a_fresh_window
 
     request = RequestFactory().post(URL)
     request.session = client.session  # made and saved now, so its window is known before the burst
-    wait_for_a_fresh_window(request, group="runs-per-session", key=_session, rate="20/m")
+    wait_for_a_fresh_window(request, group="runs-per-session", key=session_key, rate="20/m")
     with django_capture_on_commit_callbacks(execute=True):
         statuses = [client.post(URL, form_data()).status_code for _ in range(21)]
     assert statuses[:20] == [302] * 20
