@@ -12,7 +12,7 @@ from playground.experiments.raft.model import CORRECT, NAIVE, simulate
 from tests.support import run_collecting, valid_params
 
 EXPERIMENT = raft.EXPERIMENT
-PROPERTIES = ("election_safety", "log_matching", "leader_completeness", "state_machine_safety")
+PROPERTIES = ("election_safety", "leader_append_only", "log_matching", "leader_completeness", "state_machine_safety")
 
 
 def params(**overrides):

@@ -97,8 +97,16 @@ class RaftForm(forms.Form):
         return cleaned
 
 
+HOW_CHECKED = {
+    "election_safety": "Checked each time a node becomes leader.",
+    "leader_append_only": "Checked each time a log is cut back.",
+    "log_matching": "Checked at every append: each copy of an index and term must follow the same history.",
+    "leader_completeness": "Checked at every election, against every entry committed so far.",
+    "state_machine_safety": "Checked at every commit and every apply, on every node.",
+}
 PROPERTIES = [
     ("election_safety", "Election Safety: at most one leader per term"),
+    ("leader_append_only", "Leader Append-Only: a leader never erases or rewrites its own entries"),
     ("log_matching", "Log Matching: an index and a term name one entry and one history"),
     ("leader_completeness", "Leader Completeness: every leader holds every entry committed before its term"),
     ("state_machine_safety", "State Machine Safety: no two nodes apply different entries at one index"),
@@ -109,7 +117,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     violations, examples = summary["violations"], summary["examples"]
     checks = [
         Check(label, violations[key], violations[key] == 0,
-              examples.get(key) or "Checked at every append, every election and every commit and apply.")
+              examples.get(key) or HOW_CHECKED[key])
         for key, label in PROPERTIES
     ]
     overwritten = summary["committed_overwritten"]

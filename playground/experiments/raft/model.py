@@ -14,12 +14,13 @@ Two commit rules:
 - naive: the leader commits any index a majority holds, whatever its term,
   which is what Figure 8 shows to be unsafe.
 
-Every run checks the four safety properties of Figure 3 as it goes:
-Election Safety (one leader per term), Log Matching (an index and term name
-one entry with one history before it), Leader Completeness (a leader holds
-every entry committed in an earlier term) and State Machine Safety (no two
-nodes apply different entries at one index), and counts committed entries
-that a node later erased from its log.
+Every run checks the five safety properties of Figure 3 as it goes:
+Election Safety (one leader per term), Leader Append-Only (a leader never
+erases its own entries), Log Matching (an index and term name one entry with
+one history before it), Leader Completeness (a leader holds every entry
+committed in an earlier term) and State Machine Safety (no two nodes apply
+different entries at one index), and counts committed entries that a node
+later erased from its log.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ class Raft:
         self.committed: dict[int, tuple[int, int, int, int]] = {}  # index -> (term, cmd, prefix hash, term committed in)
         self.committed_max = 0
         self.applied_entry: dict[int, tuple[int, int]] = {}  # index -> (term, cmd) first applied anywhere
-        self.violations = {"election_safety": 0, "log_matching": 0, "leader_completeness": 0, "state_machine_safety": 0}
+        self.violations = {"election_safety": 0, "leader_append_only": 0, "log_matching": 0, "leader_completeness": 0,
+                           "state_machine_safety": 0}
         self.examples: dict[str, str] = {}
         self.committed_overwritten = 0
         self.uncommitted_discarded = 0
@@ -331,6 +333,8 @@ class Raft:
 
     def truncate(self, node: Node, index: int) -> None:
         """Erase the node's entries from index on, counting the committed ones lost."""
+        if node.role == LEADER_ROLE:
+            self.violate("leader_append_only", f"S{node.id + 1}, leader of term {node.term}, erased its own index {index}.")
         for i in range(index, node.last_index + 1):
             known = self.committed.get(i)
             if known and known[0] == node.log_terms[i] and known[1] == node.log_cmds[i]:
