@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace, gantt_figure
+from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace, gantt_figure, mark_conditional_fields
 from .faults import FIGURE_8, FIGURE_8_PARAMS, KILL_FAULT, PARTITION_FAULT, RANDOM, SPLIT_FAULT, random_faults
 from .model import CORRECT, MAX_NODES, NAIVE, actions_for, simulate
 
@@ -83,6 +83,10 @@ class RaftForm(forms.Form):
     show_when = {name: ("scenario", RANDOM) for name in (
         "nodes", "election_min_ms", "election_max_ms", "heartbeat_ms", "delay_ms", "delay_jitter", "loss",
         "duration_ms", "command_interval_ms", "kill_leader", "partition_leader", "split_vote", "fault_ms")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_conditional_fields(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -161,7 +165,8 @@ def summary_figures(summary: dict[str, Any]) -> list[dict]:
     if summary.get("timeline"):
         figures.append(gantt_figure("Timeline of elections: candidates, leaders and crashed nodes", summary["timeline"],
                                     TIMELINE_COLORS))
-    logs = summary.get("logs") or []
+    # Logs short enough to read whole: the scripted scenario's, where the entries' terms are the story.
+    logs = summary.get("logs") if summary.get("scenario") != RANDOM else None
     if logs:
         segments = [{"row": f"S{log['node']}", "label": f"term {term}", "start_ms": index, "end_ms": index + 1,
                      "outcome": f"term {term}"} for log in logs for index, term in enumerate(log["terms"], start=1)]

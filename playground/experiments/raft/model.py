@@ -83,7 +83,8 @@ class Raft:
         self.n = params["nodes"]
         self.majority = self.n // 2 + 1
         self.rule = params["commit_rule"]
-        self.scripted = params["scenario"] != RANDOM
+        self.scenario = params["scenario"]
+        self.scripted = self.scenario != RANDOM
         self.election_min, self.election_max = params["election_min_ms"], params["election_max_ms"]
         self.heartbeat = params["heartbeat_ms"]
         self.delay, self.jitter, self.loss = params["delay_ms"], params["delay_jitter"], params["loss"]
@@ -546,6 +547,7 @@ class Raft:
         logs = [{"node": node.id + 1, "terms": node.log_terms[1:21], "length": node.last_index, "commit": node.commit,
                  "alive": node.alive, "term": node.term} for node in self.nodes]
         return {
+            "scenario": self.scenario,
             "commit_rule": self.rule,
             "nodes": self.n,
             "duration_ms": self.duration,
