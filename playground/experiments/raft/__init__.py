@@ -127,7 +127,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     overwritten = summary["committed_overwritten"]
     checks.append(Check(
         "Committed entries erased from a log", overwritten, overwritten == 0,
-        examples.get("overwritten") or (
+        " ".join(filter(None, [examples.get("overwritten"), examples.get("committed_twice")])) or (
             f"{summary['uncommitted_discarded']:,} uncommitted entries were erased, as Raft allows: a leader that "
             "lost office before a majority held them. No committed one ever was."),
     ))
