@@ -74,6 +74,12 @@ LARGEST = [
     ("consistency-models", "every guarantee, quorum reads, checker passes", {
         "operations": 100_000, "read_your_writes": True, "monotonic_reads": True, "monotonic_writes": True,
         "consistent_prefix": True, "bounded_staleness": True, "linearizable": "quorum"}),
+    # Each at the form's budget: about 100,000 messages and commands in two simulated minutes.
+    ("raft", "7 nodes, 120 s, three faults, 5% loss", {"nodes": 7, "duration_ms": 120_000, "heartbeat_ms": 20,
+                                                      "command_interval_ms": 5, "loss": 0.05}),
+    ("raft", "3 nodes, 120 s, heartbeat 5 ms, no faults", {"nodes": 3, "duration_ms": 120_000, "heartbeat_ms": 5,
+                                                           "command_interval_ms": 40, "kill_leader": False,
+                                                           "partition_leader": False, "split_vote": False}),
     ("hashing", "10,000 Zipf keys, a hot key, 9 changes", {"keys": 10_000, "changes": 9, "distribution": "zipf", "hot_key_share": 0.1}),
     ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
     ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
