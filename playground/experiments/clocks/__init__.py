@@ -83,8 +83,11 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             f" First one: write {witness['cause']} on replica {witness['cause_replica'] + 1} (clock "
             f"{witness['cause_offset_ms']:+} ms) at {witness['cause_ms']} ms, stamped {witness['cause_stamp']:,}; a client "
             f"read it on replica {witness['effect_replica'] + 1} at {witness['read_ms']} ms and wrote {witness['effect']} "
-            f"at {witness['effect_ms']} ms, stamped {witness['effect_stamp']:,} by a clock at {witness['effect_offset_ms']:+} ms."
+            f"at {witness['effect_ms']} ms, stamped {witness['effect_stamp']:,} by a clock at {witness['effect_offset_ms']:+} ms"
         )
+        # A tie on the millisecond is broken by replica number, which can also put the effect first.
+        story += (", the same millisecond, and ties go to the higher-numbered replica." if witness["cause_stamp"] == witness["effect_stamp"]
+                  else ".")
     else:
         story = ""
     checks.append(Check(
