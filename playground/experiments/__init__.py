@@ -1,6 +1,7 @@
 """The registry of experiments: adding one means adding its module here."""
 
 from . import (
+    clocks,
     consistency_models,
     dual_write,
     hashing,
@@ -17,6 +18,7 @@ from .base import Experiment
 
 # One line each, so that experiments added side by side merge cleanly.
 EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
+    clocks.EXPERIMENT,
     consistency_models.EXPERIMENT,
     dual_write.EXPERIMENT,
     hashing.EXPERIMENT,
