@@ -35,11 +35,14 @@ MODES = [
 
 ENGINES = [
     (SIMULATION, "Simulation: computed, deterministic, instant"),
-    (LIVE, "Live: a real SQLite database, a Redis Stream, processes killed with SIGKILL"),
+    (LIVE, "Live: a real SQLite database, a Redis Stream on its own redis-server (SIGSTOPped for the outage), processes killed with SIGKILL"),
 ]
 # Live runs place one real order every 10 ms and start a process per crash: keep them short.
 LIVE_MAX_CRASHES = 200
 LIVE_MAX_ORDERS = 2_000
+# The live outage SIGSTOPs a real redis-server, and each order that meets it waits out a
+# publish timeout (dual_write_live.PUBLISH_TIMEOUT_S): 200 orders wait 40 s.
+LIVE_MAX_OUTAGE_MS = 2_000
 
 ARRIVAL_MS = 10  # one order every 10 ms of simulated time
 RELAY_POLL_MS = 50
@@ -317,6 +320,16 @@ def _live_checks(summary: dict[str, Any]) -> list[Check]:
             "Each died at the injected point between its two steps; a new writer took the next order.",
         )
     ]
+    if summary.get("broker_stopped_ms"):
+        checks.append(
+            Check(
+                "Broker's redis-server SIGSTOPped (ms)",
+                summary["broker_stopped_ms"],
+                None,
+                "The outage was real: the stream's redis-server was stopped and every publish to it timed out "
+                "until it was continued.",
+            )
+        )
     if summary["mode"] == OUTBOX:
         checks.append(
             Check(
@@ -401,6 +414,13 @@ class DualWriteForm(forms.Form):
         cleaned["relay_reads"] = cleaned.get("relay_reads") or READ_UNSENT
         if cleaned.get("engine") == LIVE and (cleaned["commit_spread_ms"] or cleaned["relay_reads"] != READ_UNSENT):
             self.add_error("commit_spread_ms", "Out-of-order commits and a cursor relay exist in the simulation only.")
+        outage = cleaned.get("outage_ms")
+        if cleaned.get("engine") == LIVE and outage is not None and outage > LIVE_MAX_OUTAGE_MS:
+            self.add_error(
+                "outage_ms",
+                f"A live outage really stops the broker, and every order in it waits out a publish timeout: "
+                f"at most {LIVE_MAX_OUTAGE_MS:,} ms when the engine is live.",
+            )
         crash = cleaned.get("crash_probability")
         relay_crash = cleaned.get("relay_crash_probability")
         if cleaned.get("engine") == LIVE and orders and relay_crash is not None and orders * relay_crash > LIVE_MAX_CRASHES:
