@@ -321,3 +321,10 @@ def test_a_live_run_with_too_many_crashes_is_refused_with_a_clear_error():
 
     _, errors = EXPERIMENT.clean_params({"engine": "live", "orders": 2000, "crash_probability": 0.5})
     assert "keep orders × crash probability at most 200" in errors["crash_probability"][0]
+
+
+def test_a_live_outage_longer_than_the_limit_is_refused_with_a_clear_error():
+    _, errors = EXPERIMENT.clean_params({"engine": "live", "outage_ms": dual_write.LIVE_MAX_OUTAGE_MS + 1})
+    assert "at most 2,000 ms when the engine is live" in errors["outage_ms"][0]
+    _, errors = EXPERIMENT.clean_params({"engine": "simulation", "outage_ms": 600_000})
+    assert not errors
