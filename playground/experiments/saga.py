@@ -28,6 +28,13 @@ which breaks the saga guarantee as surely as a skipped compensation does.
 - choreography: no coordinator; each service reacts to the previous service's
   event and publishes its own, so every command and every reply is an event
   through a broker: slower hops, a longer time to notice and repair a failure.
+  Compensation is an event chain too: the failing service publishes its
+  failure, the service before it undoes its step and publishes that, and so on
+  back to the first. Nobody waits for a reply, so there is no reply to lose;
+  a service retries its own failed compensation, locally, with backoff. What
+  can arrive twice is the event: a relay republishes it, and a service that is
+  not idempotent undoes its step again and publishes again, so the duplicate
+  travels on up the chain.
   Nobody waits for a reply, so nobody's timer fires at a step's deadline: each
   service owns the timeout of the step after its own, and finds overdue sagas
   by sweeping its table every SWEEP_MS. Until that sweep, a saga whose step is
@@ -102,8 +109,10 @@ ATTEMPT_FAILED = "attempt failed"
 ABANDONED = "failed, not retried"
 ESCALATE = "escalated to a human"
 REPLY_LOST = "reply lost, retried"  # the compensation took effect; whoever sent it never heard
+EVENT_REDELIVERED = "event delivered again"  # choreography: the event that asked for it arrived twice
 ALREADY_DONE = "already done, no-op"  # the idempotent answer to that retry
-UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE, REPLY_LOST, ALREADY_DONE})
+UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE, REPLY_LOST, EVENT_REDELIVERED,
+                     ALREADY_DONE})
 
 # How a saga ended, judged by the data it left behind.
 COMPLETED = "completed"
@@ -238,13 +247,17 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
             break
         if failed:
             log.append(Entry(finished, FAIL, step, sent, replied))
-            t = replied
+            # A coordinator hears of it with the reply; in a choreography the failing
+            # service's own event, published as it fails, starts the compensations.
+            t = finished if mode == CHOREOGRAPHY else replied
             reached = step
             break
         log.append(Entry(finished, COMMIT, step, sent, replied))
         t = replied
 
-    if reached < len(STEPS) and mode != NO_COMPENSATION:
+    if reached < len(STEPS) and mode == CHOREOGRAPHY:
+        t, escalated, late_at = _compensate_by_events(index, params, schedule, log, t, reached, unknown, late_at)
+    elif reached < len(STEPS) and mode != NO_COMPENSATION:
         # Compensate what may have committed, newest first: a timed-out step may have,
         # a failed one did not.
         newest = reached if unknown is not None else reached - 1
@@ -310,6 +323,78 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     else:
         saga.outcome = STUCK
     return saga
+
+
+def _compensate_by_events(
+    index: int, params: dict[str, Any], schedule: FaultSchedule, log: list[Entry],
+    published: int, reached: int, unknown: int | None, late_at: int | None,
+) -> tuple[int, bool, int | None]:
+    """Choreography's compensations: each service reacts to the event of the service after it.
+
+    `published` is when the chain's first event went out: the failing service's failure,
+    or the sweep that found a step overdue. Returns (when the last effect landed,
+    escalated, when the timed-out step still commits late, or None).
+    """
+    latency = params["step_latency_ms"]
+    last = published
+    escalated = False
+    duplicate_published = None  # this step's event is delivered a second time, published then
+    newest = reached if unknown is not None else reached - 1
+    for step in range(newest, -1, -1):
+        if (index, step) in schedule.lost_replies:
+            duplicate_published = published + EVENT_HOP_MS  # the sender's relay published it again
+        failures_left = schedule.compensation_failures.get((index, step), 0)
+        start = published + EVENT_HOP_MS  # the event reaches the service
+        attempt = 0
+        handled = None  # when this service's own event goes out
+        while True:
+            attempt += 1
+            done = start + latency
+            if attempt <= failures_left:
+                if params["compensation_retries"] == RETRIES_OFF:
+                    log.append(Entry(done, ABANDONED, step, start if attempt > 1 else published, done))
+                    handled = done  # logged, and the chain moves on as if it had worked
+                    action = ABANDONED
+                    break
+                log.append(Entry(done, ATTEMPT_FAILED, step, start if attempt > 1 else published, done))
+                if attempt >= params["compensation_max_attempts"]:
+                    log.append(Entry(done, ESCALATE, step, done, done))
+                    escalated = True
+                    break
+                # The service's own retry: the event is already here, no broker hop.
+                start = done + min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
+                continue
+            if step == unknown and (late_at is None or late_at > done):
+                action = TOMBSTONE
+                late_at = None
+            else:
+                action = COMPENSATE
+            log.append(Entry(done, action, step, start if attempt > 1 else published, done))
+            handled = done
+            break
+        last = max(last, done)
+        if escalated:
+            break  # the services before it never hear: a human takes over from here
+        next_duplicate = None
+        if duplicate_published is not None:
+            arrives = duplicate_published + EVENT_HOP_MS
+            again = max(arrives, handled) + latency
+            log.append(Entry(arrives, EVENT_REDELIVERED, step, duplicate_published, arrives))
+            if action == ABANDONED:
+                # Never applied, so the second delivery is a second chance, idempotent or not.
+                log.append(Entry(again, COMPENSATE, step, max(arrives, handled), again))
+                next_duplicate = None if params["compensation_idempotent"] == IDEMPOTENT else again
+            elif params["compensation_idempotent"] == IDEMPOTENT or action == TOMBSTONE:
+                log.append(Entry(again, ALREADY_DONE, step, max(arrives, handled), again))
+            else:
+                # Undone again, and announced again: the service before it gets two events too.
+                log.append(Entry(again, COMPENSATE, step, max(arrives, handled), again))
+                next_duplicate = again
+            last = max(last, again)
+        duplicate_published = next_duplicate
+        published = handled
+    log.sort(key=lambda entry: entry.at_ms)  # the chain's entries interleave once an event arrives twice
+    return last, escalated, late_at
 
 
 def _replay(saga: Saga) -> set[int]:
@@ -379,7 +464,7 @@ def simulate(
     unnoticed_ms: list[int] = []
     ended = {COMPLETED: [], UNDONE: [], ABORTED: [], STUCK: [], NEEDS_HUMAN: []}
     counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED,
-                                       REPLY_LOST, ALREADY_DONE)}
+                                       REPLY_LOST, EVENT_REDELIVERED, ALREADY_DONE)}
     windows_so_far: list[tuple[int, int | None]] = []  # per saga: closed ms, and since when still open
     durations = {COMPLETED: 0, UNDONE: 0}
     violations = 0
@@ -476,6 +561,7 @@ def simulate(
         "compensation_attempts_failed": counts[ATTEMPT_FAILED] + counts[ABANDONED],
         "compensations_abandoned": counts[ABANDONED],
         "compensation_replies_lost": counts[REPLY_LOST],
+        "compensation_events_redelivered": counts[EVENT_REDELIVERED],
         "compensation_retries_recognised": counts[ALREADY_DONE],
         "max_unnoticed_overdue_ms": max(unnoticed_ms, default=0),
         "mean_unnoticed_overdue_ms": _mean(sum(unnoticed_ms), len(unnoticed_ms)),
@@ -578,6 +664,13 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             None,
             f"The service had already undone the step; {summary['compensation_retries_recognised']} of the retries "
             "were recognised by their (saga, step) key and changed nothing.",
+        ) if summary["mode"] != CHOREOGRAPHY else Check(
+            "Compensation events delivered twice",
+            summary["compensation_events_redelivered"],
+            None,
+            "No service waits for a reply in a choreography; what repeats is the event asking for an undo. "
+            f"{summary['compensation_retries_recognised']} were recognised by their (saga, step) key; a service "
+            "that is not idempotent undoes its step again and announces it again, so the duplicate travels upstream.",
         ),
         Check(
             "Longest a timed-out step went unnoticed (ms)",
@@ -639,7 +732,8 @@ class SagaForm(forms.Form):
     )
     compensation_reply_loss_probability = forms.FloatField(
         min_value=0, max_value=0.5, initial=0.0, label="Probability that a compensation's reply is lost",
-        help_text="0 to 0.5; the compensation took effect, the sender times out and sends it again.",
+        help_text="0 to 0.5; the compensation took effect, the sender times out and sends it again. "
+                  "In a choreography there is no reply: the event asking for it is delivered twice.",
     )
     compensation_idempotent = forms.ChoiceField(
         choices=IDEMPOTENCY_CHOICES, initial=IDEMPOTENT, label="Compensations idempotent"
@@ -653,7 +747,7 @@ class SagaForm(forms.Form):
 GANTT_COLORS = {
     "committed": "#16a34a", "committed late": "#65a30d", "failed": "#dc2626", "timed out": "#f97316",
     "compensated": "#2563eb", "attempt failed": "#f59e0b", "escalated to a human": "#7c3aed",
-    REPLY_LOST: "#db2777", ALREADY_DONE: "#94a3b8",
+    REPLY_LOST: "#db2777", EVENT_REDELIVERED: "#be185d", ALREADY_DONE: "#94a3b8",
 }
 
 
@@ -700,6 +794,12 @@ EXPERIMENT = Experiment(
             "Lost replies, not idempotent",
             "The same, but a resent refund is refunded again.",
             {"mode": ORCHESTRATION, "compensation_reply_loss_probability": 0.3,
+             "compensation_idempotent": NOT_IDEMPOTENT},
+        ),
+        "choreography-redelivered-not-idempotent": Preset(
+            "Choreography, events redelivered, not idempotent",
+            "Compensation as an event chain; a republished event makes each service undo twice, all the way up.",
+            {"mode": CHOREOGRAPHY, "compensation_reply_loss_probability": 0.1,
              "compensation_idempotent": NOT_IDEMPOTENT},
         ),
         "retries-off": Preset(
