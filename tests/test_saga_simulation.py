@@ -374,7 +374,8 @@ def test_parameters_are_bounded():
         "step_timeout_ms", "mode", "compensation_retries",
     }
     assert set(EXPERIMENT.presets) == {
-        NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off", "lost-replies", "lost-replies-not-idempotent"}
+        NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off", "lost-replies", "lost-replies-not-idempotent",
+        "choreography-redelivered-not-idempotent", "payment-timeout-key", "payment-timeout-no-key"}
     for preset in EXPERIMENT.presets.values():
         assert EXPERIMENT.clean_params(preset.params)[1] == {}
     assert params(**EXPERIMENT.presets["retries-off"].params)["compensation_retries"] == RETRIES_OFF
@@ -445,3 +446,46 @@ def test_a_redelivered_compensation_event_cascades_through_services_that_are_not
     assert effects_from_log(journal[0].log) == [("T", 0), ("T", 1), ("T", 2), ("C", 2), ("C", 1), ("C", 0)]
     assert summary["compensation_retries_recognised"] == 1 and summary["compensation_replies_lost"] == 0
     assert summary["saga_guarantee_violations"] == 0
+
+
+@pytest.mark.parametrize("mode", [ORCHESTRATION, CHOREOGRAPHY])
+def test_a_timed_out_charge_resent_with_its_key_charges_once_and_the_order_waits_in_pending(mode):
+    # The provider takes 200 ms against a 100 ms timeout: the first charge lands after the saga gave up on it.
+    summary, _, journal = journal_of(_timed_out_payment(200), mode=mode, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY)
+    record = journal[0]
+    assert record.effects == [("T", ORDER), ("T", PAYMENT), ("T", INVENTORY), ("T", SHIPPING)]
+    assert record.outcome == saga.COMPLETED
+    replayed = next(entry for entry in record.log if entry.action == saga.KEY_REPLAYED)
+    charged = next(entry for entry in record.log if entry.action == saga.LATE_COMMIT)
+    # The provider could only answer once the first charge had an outcome; inventory waited for that answer.
+    assert replayed.end_ms > charged.at_ms
+    assert next(e for e in record.log if e.step == INVENTORY).start_ms == replayed.end_ms
+    assert summary["customers_charged_twice"] == 0 and summary["saga_guarantee_violations"] == 0
+    assert summary["max_payment_pending_ms"] == replayed.end_ms - (record.log[1].start_ms + 100) > 0
+
+
+def test_a_timed_out_charge_resent_without_a_key_charges_the_customer_twice():
+    summary, _, journal = journal_of(_timed_out_payment(200), mode=ORCHESTRATION,
+                                     payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITHOUT_KEY)
+    assert journal[0].effects.count(("T", PAYMENT)) == 2
+    assert summary["customers_charged_twice"] == summary["saga_guarantee_violations"] == 1
+    checks = {check.label: check for check in EXPERIMENT.verdict(summary)}
+    assert checks["Customers charged twice"].ok is False
+
+
+def test_a_declined_charge_answered_through_its_key_is_compensated_like_any_failure():
+    schedule = FaultSchedule(step_failures=frozenset({(0, PAYMENT)}), latencies=((5, 200, 5, 5),) + QUICK[1:])
+    summary, _, journal = journal_of(schedule, mode=ORCHESTRATION, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY)
+    assert journal[0].effects == [("T", ORDER), ("C", ORDER)] and journal[0].outcome == saga.UNDONE
+    assert summary["customers_charged_twice"] == 0
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(), mode=st.sampled_from([ORCHESTRATION, CHOREOGRAPHY]))
+def test_resending_a_timed_out_charge_with_its_key_never_charges_twice_or_breaks_the_saga(schedule, mode):
+    summary, _, journal = journal_of(schedule, mode=mode, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY,
+                                     compensation_max_attempts=10)
+    assert summary["customers_charged_twice"] == 0
+    assert summary["saga_guarantee_violations"] == 0
+    for record in journal:
+        assert effects_from_log(record.log).count(("T", PAYMENT)) <= 1
