@@ -2,8 +2,8 @@
 
 Nothing is mocked: writers and relays really die of SIGKILL, and every number is
 checked against the stores themselves, read by the test while they still exist.
-Redis is the one in REDIS_URL (scripts/with_redis.py); only keys under this run's
-prefix are touched, and nothing is ever flushed.
+The broker is the run's own redis-server, SIGSTOPped for the outage; the app's Redis
+(REDIS_URL) is not touched by a live run at all.
 """
 
 from __future__ import annotations
@@ -39,15 +39,20 @@ def redis_client() -> redis.Redis:
 
 
 def our_live_children() -> list[psutil.Process]:
-    """Child processes of this test process that are live-run writers, relays or consumers."""
+    """Child processes of this test process that are live-run writers, relays, consumers or brokers."""
     found = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if any("dual_write_live" in part for part in child.cmdline()):
+            # redis-server rewrites its command line; the broker is known by its working directory.
+            if any("dual_write_live" in part for part in child.cmdline()) or is_broker(child):
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def is_broker(process: psutil.Process, under: str = "/dual-write-") -> bool:
+    return process.name() == "redis-server" and under in process.cwd()
 
 
 def assert_gone(pids: list[int]) -> None:
@@ -55,9 +60,10 @@ def assert_gone(pids: list[int]) -> None:
         try:
             process = psutil.Process(pid)
             cmdline = " ".join(process.cmdline())
+            broker = is_broker(process)
         except psutil.NoSuchProcess:
             continue
-        assert "dual_write_live" not in cmdline, f"child {pid} outlived the run: {cmdline}"
+        assert "dual_write_live" not in cmdline and not broker, f"{pid} outlived the run: {cmdline}"
 
 
 def run_and_inspect(params: dict, seed: int, tmp_path: Path, **kwargs) -> tuple[dict, list[dict], dict]:
@@ -66,7 +72,7 @@ def run_and_inspect(params: dict, seed: int, tmp_path: Path, **kwargs) -> tuple[
     seen: dict = {}
 
     def inspect(summary: dict, artifacts: dict) -> None:
-        client = redis_client()
+        client = redis.Redis.from_url(artifacts["broker_url"])
         seen["artifacts"] = artifacts
         seen["stream_orders"] = [int(fields[b"order_id"]) for _, fields in client.xrange(artifacts["stream"])]
         seen["xlen"] = client.xlen(artifacts["stream"])
@@ -89,7 +95,7 @@ def assert_cleaned_up(seen: dict, tmp_path: Path) -> None:
     assert redis_client().exists(artifacts["stream"], artifacts["projection"]) == 0
     assert not Path(artifacts["db"]).exists()
     assert list(tmp_path.iterdir()) == []
-    assert_gone(artifacts["pids"])
+    assert_gone(artifacts["pids"] + [artifacts["broker_pid"]])
     assert our_live_children() == []
 
 
@@ -137,6 +143,59 @@ def test_live_counts_match_the_simulation_for_the_same_seed(mode, tmp_path):
     killed = {c for c in schedule.crashes if mode != PUBLISH_FIRST or schedule.broker_up(c * dual_write.ARRIVAL_MS)}
     assert summary["writer_processes_killed"] == len(killed)
     assert summary["events_published"] == seen["xlen"] == len(seen["stream_orders"])
+    assert_cleaned_up(seen, tmp_path)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", [NAIVE, PUBLISH_FIRST])
+def test_the_outage_is_the_brokers_redis_server_really_stopped_while_writers_keep_going(mode, tmp_path):
+    params = live_params(mode=mode, orders=100, crash_probability=0, outage_start_ms=300, outage_ms=200)
+    inside = {order for order in range(100) if not fault_schedule(params, 5).broker_up(order * dual_write.ARRIVAL_MS)}
+    assert inside == set(range(30, 50))
+    during: list[dict] = []
+
+    def emit(frame: dict) -> None:
+        if frame["broker_up"]:
+            return
+        # While the run says the broker is down, find its redis-server and ask it ourselves.
+        (broker,) = [child for child in psutil.Process().children(recursive=True) if is_broker(child, str(tmp_path))]
+        (port,) = {c.laddr.port for c in broker.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+        probe = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.3)
+        try:
+            probe.ping()
+            answered = True
+        except redis.TimeoutError:
+            answered = False
+        finally:
+            probe.close()
+        during.append({"status": broker.status(), "answered": answered, "orders": frame["orders"]})
+
+    seen: dict = {}
+
+    def inspect(summary: dict, artifacts: dict) -> None:
+        client = redis.Redis.from_url(artifacts["broker_url"])
+        seen["stream_orders"] = [int(fields[b"order_id"]) for _, fields in client.xrange(artifacts["stream"])]
+        with sqlite3.connect(artifacts["db"]) as db:
+            seen["orders"] = {row[0] for row in db.execute("SELECT id FROM orders")}
+        db.close()
+        seen["artifacts"] = artifacts
+
+    summary = dual_write_live.run_live(params, 5, emit, redis_url=settings.REDIS_URL, workdir=tmp_path,
+                                       before_cleanup=inspect)
+
+    # The process was stopped (state T) and did not answer a PING of ours.
+    assert during and all(d["status"] == psutil.STATUS_STOPPED and not d["answered"] for d in during)
+    assert summary["broker_stopped_ms"] >= 200
+    # Every order inside the window met the stopped broker; none of its timed-out
+    # publishes landed when the broker was continued, and every order around it went through.
+    assert not inside & set(seen["stream_orders"])
+    if mode == NAIVE:
+        assert seen["orders"] == set(range(100))  # the writers kept going: committed, event lost
+        assert summary["orders_without_event"] == len(inside)
+    else:
+        assert seen["orders"] == set(range(100)) - inside  # refused, nothing written
+        assert summary["orders_rejected"] == len(inside) and summary["events_without_order"] == 0
+    assert set(seen["stream_orders"]) == set(range(100)) - inside
     assert_cleaned_up(seen, tmp_path)
 
 
@@ -262,3 +321,10 @@ def test_a_live_run_with_too_many_crashes_is_refused_with_a_clear_error():
 
     _, errors = EXPERIMENT.clean_params({"engine": "live", "orders": 2000, "crash_probability": 0.5})
     assert "keep orders × crash probability at most 200" in errors["crash_probability"][0]
+
+
+def test_a_live_outage_longer_than_the_limit_is_refused_with_a_clear_error():
+    _, errors = EXPERIMENT.clean_params({"engine": "live", "outage_ms": dual_write.LIVE_MAX_OUTAGE_MS + 1})
+    assert "at most 2,000 ms when the engine is live" in errors["outage_ms"][0]
+    _, errors = EXPERIMENT.clean_params({"engine": "simulation", "outage_ms": 600_000})
+    assert not errors

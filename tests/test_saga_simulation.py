@@ -225,9 +225,17 @@ def test_a_compensation_whose_reply_is_lost_is_sent_again_and_the_second_time_ch
         assert len(changes) == len(set(changes))  # no step undone twice
         for i, entry in enumerate(record.log):
             if entry.action == saga.REPLY_LOST:
-                assert (record.index, entry.step) in schedule.lost_replies
+                assert mode == ORCHESTRATION and (record.index, entry.step) in schedule.lost_replies
                 assert record.log[i + 1].action == saga.ALREADY_DONE and record.log[i + 1].step == entry.step
-    assert summary["compensation_replies_lost"] == summary["compensation_retries_recognised"]
+            if entry.action == saga.EVENT_REDELIVERED:
+                # No replies in a choreography: what arrives twice is the event asking for the compensation.
+                assert mode == CHOREOGRAPHY and (record.index, entry.step) in schedule.lost_replies
+                # Handled once it is there and the first delivery is done: recognised (or, after an
+                # abandoned attempt, applied for the first time); never a second undo of the step.
+                assert any(e.step == entry.step and e.action in (saga.ALREADY_DONE, saga.COMPENSATE)
+                           and e.start_ms >= entry.at_ms for e in record.log)
+    assert (summary["compensation_replies_lost"] + summary["compensation_events_redelivered"]
+            >= summary["compensation_retries_recognised"])
     assert summary["saga_guarantee_violations"] == 0
 
 
@@ -366,7 +374,8 @@ def test_parameters_are_bounded():
         "step_timeout_ms", "mode", "compensation_retries",
     }
     assert set(EXPERIMENT.presets) == {
-        NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off", "lost-replies", "lost-replies-not-idempotent"}
+        NO_COMPENSATION, ORCHESTRATION, CHOREOGRAPHY, "retries-off", "lost-replies", "lost-replies-not-idempotent",
+        "choreography-redelivered-not-idempotent", "payment-timeout-key", "payment-timeout-no-key"}
     for preset in EXPERIMENT.presets.values():
         assert EXPERIMENT.clean_params(preset.params)[1] == {}
     assert params(**EXPERIMENT.presets["retries-off"].params)["compensation_retries"] == RETRIES_OFF
@@ -388,3 +397,95 @@ def test_progress_runs_from_zero_to_one_and_the_last_start_is_marked():
     assert progress[0] == 0 and progress[-1] == 1 and progress == sorted(progress)
     (line,) = EXPERIMENT.figures(frames, p)[0]["layout"]["shapes"]
     assert line["x0"] == line["x1"] == 499 * saga.ARRIVAL_MS
+
+
+def test_a_choreographed_compensation_is_a_chain_of_events_with_no_replies():
+    # Shipping fails: inventory reacts to ShippingFailed, payment to InventoryReleased, order to PaymentRefunded.
+    schedule = FaultSchedule(step_failures=frozenset({(0, SHIPPING)}), latencies=QUICK)
+    latency = params()["step_latency_ms"]
+    _, _, journal = journal_of(schedule, mode=CHOREOGRAPHY)
+    log = journal[0].log
+    failed = next(entry for entry in log if entry.action == saga.FAIL)
+    undone = [entry for entry in log if entry.action == saga.COMPENSATE]
+    assert [entry.step for entry in undone] == [INVENTORY, PAYMENT, ORDER]
+    # Each service starts when the previous service's event is published, one broker hop away,
+    # and nobody waits for a reply: each outcome is known where it happened.
+    assert [entry.start_ms for entry in undone] == [failed.at_ms] + [entry.at_ms for entry in undone[:-1]]
+    assert all(entry.at_ms - entry.start_ms == saga.EVENT_HOP_MS + latency for entry in undone)
+    assert all(entry.end_ms == entry.at_ms for entry in undone)
+    # A coordinator instead sends each command and waits for its reply before the next.
+    _, _, journal = journal_of(schedule, mode=ORCHESTRATION)
+    undone = [entry for entry in journal[0].log if entry.action == saga.COMPENSATE]
+    assert [b.start_ms for b in undone[1:]] == [a.end_ms for a in undone[:-1]]
+    assert all(entry.end_ms == entry.at_ms + saga.RPC_HOP_MS for entry in undone)
+
+
+def test_a_choreographed_service_retries_its_own_compensation_locally_with_backoff():
+    schedule = FaultSchedule(step_failures=frozenset({(0, SHIPPING)}), latencies=QUICK,
+                             compensation_failures={(0, PAYMENT): 2})
+    latency = params()["step_latency_ms"]
+    _, _, journal = journal_of(schedule, mode=CHOREOGRAPHY, compensation_max_attempts=4)
+    refund = [entry for entry in journal[0].log if entry.step == PAYMENT and entry.action in (saga.ATTEMPT_FAILED, saga.COMPENSATE)]
+    assert [entry.action for entry in refund] == [saga.ATTEMPT_FAILED] * 2 + [saga.COMPENSATE]
+    # The event arrived once; the retries are the payment service's own, with no broker hop.
+    assert [b.start_ms - a.at_ms for a, b in zip(refund, refund[1:])] == [20, 40]
+    assert [entry.at_ms - entry.start_ms for entry in refund[1:]] == [latency, latency]
+
+
+def test_a_redelivered_compensation_event_cascades_through_services_that_are_not_idempotent():
+    # ShippingFailed reaches inventory twice: shipping's relay republished it.
+    schedule = FaultSchedule(step_failures=frozenset({(0, SHIPPING)}), latencies=QUICK,
+                             lost_replies=frozenset({(0, INVENTORY)}))
+    summary, _, journal = journal_of(schedule, mode=CHOREOGRAPHY, compensation_idempotent=saga.NOT_IDEMPOTENT)
+    changes = effects_from_log(journal[0].log)
+    # Each service that applies the duplicate also publishes its own event twice: the duplicate travels upstream.
+    assert [changes.count(("C", step)) for step in (INVENTORY, PAYMENT, ORDER)] == [2, 2, 2]
+    # One duplicate from the relay, then one more per service that re-announced its undo.
+    assert summary["compensation_events_redelivered"] == 3 and summary["saga_guarantee_violations"] == 1
+    summary, _, journal = journal_of(schedule, mode=CHOREOGRAPHY, compensation_idempotent=saga.IDEMPOTENT)
+    assert effects_from_log(journal[0].log) == [("T", 0), ("T", 1), ("T", 2), ("C", 2), ("C", 1), ("C", 0)]
+    assert summary["compensation_retries_recognised"] == 1 and summary["compensation_replies_lost"] == 0
+    assert summary["saga_guarantee_violations"] == 0
+
+
+@pytest.mark.parametrize("mode", [ORCHESTRATION, CHOREOGRAPHY])
+def test_a_timed_out_charge_resent_with_its_key_charges_once_and_the_order_waits_in_pending(mode):
+    # The provider takes 200 ms against a 100 ms timeout: the first charge lands after the saga gave up on it.
+    summary, _, journal = journal_of(_timed_out_payment(200), mode=mode, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY)
+    record = journal[0]
+    assert record.effects == [("T", ORDER), ("T", PAYMENT), ("T", INVENTORY), ("T", SHIPPING)]
+    assert record.outcome == saga.COMPLETED
+    replayed = next(entry for entry in record.log if entry.action == saga.KEY_REPLAYED)
+    charged = next(entry for entry in record.log if entry.action == saga.LATE_COMMIT)
+    # The provider could only answer once the first charge had an outcome; inventory waited for that answer.
+    assert replayed.end_ms > charged.at_ms
+    assert next(e for e in record.log if e.step == INVENTORY).start_ms == replayed.end_ms
+    assert summary["customers_charged_twice"] == 0 and summary["saga_guarantee_violations"] == 0
+    assert summary["max_payment_pending_ms"] == replayed.end_ms - (record.log[1].start_ms + 100) > 0
+
+
+def test_a_timed_out_charge_resent_without_a_key_charges_the_customer_twice():
+    summary, _, journal = journal_of(_timed_out_payment(200), mode=ORCHESTRATION,
+                                     payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITHOUT_KEY)
+    assert journal[0].effects.count(("T", PAYMENT)) == 2
+    assert summary["customers_charged_twice"] == summary["saga_guarantee_violations"] == 1
+    checks = {check.label: check for check in EXPERIMENT.verdict(summary)}
+    assert checks["Customers charged twice"].ok is False
+
+
+def test_a_declined_charge_answered_through_its_key_is_compensated_like_any_failure():
+    schedule = FaultSchedule(step_failures=frozenset({(0, PAYMENT)}), latencies=((5, 200, 5, 5),) + QUICK[1:])
+    summary, _, journal = journal_of(schedule, mode=ORCHESTRATION, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY)
+    assert journal[0].effects == [("T", ORDER), ("C", ORDER)] and journal[0].outcome == saga.UNDONE
+    assert summary["customers_charged_twice"] == 0
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(schedule=fault_schedules(), mode=st.sampled_from([ORCHESTRATION, CHOREOGRAPHY]))
+def test_resending_a_timed_out_charge_with_its_key_never_charges_twice_or_breaks_the_saga(schedule, mode):
+    summary, _, journal = journal_of(schedule, mode=mode, payment_timeout=saga.PAYMENT_TIMEOUT_RESEND_WITH_KEY,
+                                     compensation_max_attempts=10)
+    assert summary["customers_charged_twice"] == 0
+    assert summary["saga_guarantee_violations"] == 0
+    for record in journal:
+        assert effects_from_log(record.log).count(("T", PAYMENT)) <= 1

@@ -8,6 +8,13 @@ the outbox later, retrying while the broker is down, so nothing is lost — at
 the price of lag, and of duplicates when the relay dies between publishing
 and marking a row as sent.
 
+Customers may also cancel an order shortly after placing it, which writes an
+OrderCancelled row to the outbox. A relay that dies after publishing a batch
+publishes it again, so a consumer can see OrderCreated again after
+OrderCancelled. A consumer that applies every delivery (set the status to what
+the event says) is idempotent per event and still brings the cancelled order
+back; one that applies only newer versions of an order does not.
+
 The `engine` parameter picks how it runs: the simulation below, or the same
 scenario on real processes, SQLite and a Redis Stream (dual_write_live.py).
 """
@@ -35,11 +42,14 @@ MODES = [
 
 ENGINES = [
     (SIMULATION, "Simulation: computed, deterministic, instant"),
-    (LIVE, "Live: a real SQLite database, a Redis Stream, processes killed with SIGKILL"),
+    (LIVE, "Live: a real SQLite database, a Redis Stream on its own redis-server (SIGSTOPped for the outage), processes killed with SIGKILL"),
 ]
 # Live runs place one real order every 10 ms and start a process per crash: keep them short.
 LIVE_MAX_CRASHES = 200
 LIVE_MAX_ORDERS = 2_000
+# The live outage SIGSTOPs a real redis-server, and each order that meets it waits out a
+# publish timeout (dual_write_live.PUBLISH_TIMEOUT_S): 200 orders wait 40 s.
+LIVE_MAX_OUTAGE_MS = 2_000
 
 ARRIVAL_MS = 10  # one order every 10 ms of simulated time
 RELAY_POLL_MS = 50
@@ -47,6 +57,14 @@ RELAY_BATCH = 100
 TARGET_FRAMES = 150
 READ_UNSENT = "unsent"
 READ_AFTER_LAST_ID = "after-last-id"
+CREATED, CANCELLED = "created", "cancelled"
+CANCEL_AFTER_MS = 20  # a cancelled order is cancelled this long after it was placed
+APPLY_EVERY = "every"
+APPLY_NEWER = "newer"
+CONSUMER_APPLIES = [
+    (APPLY_NEWER, "Only a newer version of the order (WHERE version < the event's)"),
+    (APPLY_EVERY, "Every delivery: set the status to what the event says"),
+]
 RELAY_READS = [
     (READ_UNSENT, "Rows not yet marked sent, oldest first"),
     (READ_AFTER_LAST_ID, "Rows with an id above the last one published (a cursor)"),
@@ -72,6 +90,7 @@ class FaultSchedule:
     # Per order, how long its transaction stays open after it took its id (ms, a multiple of
     # ARRIVAL_MS): concurrent writers commit out of id order. Missing means at once.
     commit_delays: tuple[int, ...] = ()
+    cancels: frozenset[int] = frozenset()  # orders the customer cancels CANCEL_AFTER_MS after placing
 
     @classmethod
     def draw(
@@ -84,6 +103,7 @@ class FaultSchedule:
         outage_ms: int,
         relay_crash_probability: float,
         commit_spread_ms: int = 0,
+        cancel_probability: float = 0.0,
     ) -> FaultSchedule:
         crashes = frozenset(i for i in range(orders) if rng.random() < crash_probability)
         relay_crashes = frozenset(i for i in range(orders) if rng.random() < relay_crash_probability)
@@ -91,7 +111,8 @@ class FaultSchedule:
         # Drawn last, so that the earlier faults of a seed stay what they were.
         steps = commit_spread_ms // ARRIVAL_MS
         delays = tuple(rng.randint(0, steps) * ARRIVAL_MS for _ in range(orders)) if steps else ()
-        return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes, commit_delays=delays)
+        cancels = frozenset(i for i in range(orders) if rng.random() < cancel_probability) if cancel_probability else frozenset()
+        return cls(crashes=crashes, outages=outages, relay_crashes=relay_crashes, commit_delays=delays, cancels=cancels)
 
     def broker_up(self, t_ms: int) -> bool:
         return not any(start <= t_ms < end for start, end in self.outages)
@@ -103,7 +124,9 @@ class World:
 
     committed: set[int] = field(default_factory=set)
     published: dict[int, int] = field(default_factory=dict)  # order -> times published
-    outbox: list[tuple[int, int]] = field(default_factory=list)  # (order, committed at ms), oldest first
+    # (outbox id, committed at ms, order, event), oldest id first. An OrderCreated row's id is
+    # (order, 0); an OrderCancelled row's sorts after every row written before it.
+    outbox: list[tuple[tuple[int, int], int, int, str]] = field(default_factory=list)
     matched: int = 0  # orders that are both committed and published
     deliveries: int = 0
     rejected: int = 0
@@ -113,6 +136,18 @@ class World:
     cursor: int = -1  # the highest id a cursor relay has read
     skipped: int = 0  # rows that committed below the cursor: a cursor relay never reads them
     in_flight: list[tuple[int, int, int]] = field(default_factory=list)  # (commits at, order, arrived at)
+    applies: str = APPLY_NEWER
+    view: dict[int, str] = field(default_factory=dict)  # the consumer's projection: order -> status
+    cancelled: set[int] = field(default_factory=set)
+    resurrected: int = 0  # a cancelled order shown as placed again by the consumer
+
+    def consume(self, order: int, event: str) -> None:
+        """The consumer applies one delivery to its projection."""
+        before = self.view.get(order)
+        if self.applies == APPLY_NEWER and before == CANCELLED:
+            return  # the version it holds (2) is newer than OrderCreated's (1), or the same
+        self.view[order] = event
+        self.resurrected += before == CANCELLED and event == CREATED
 
     def commit(self, order: int) -> None:
         self.committed.add(order)
@@ -146,7 +181,9 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
     """Run the scenario under a given fault schedule; return the summary."""
     mode = params["mode"]
     orders = params["orders"]
-    world = World()
+    world = World(applies=params.get("consumer_applies") or APPLY_NEWER)
+    cancel_steps = CANCEL_AFTER_MS // ARRIVAL_MS
+    last_cancel_ms = max((order * ARRIVAL_MS + CANCEL_AFTER_MS for order in schedule.cancels), default=0)
     frame_every_ms = max(ARRIVAL_MS, (orders * ARRIVAL_MS) // TARGET_FRAMES // ARRIVAL_MS * ARRIVAL_MS)
     relay_crashes = sorted(schedule.relay_crashes)
     by_cursor = params.get("relay_reads") == READ_AFTER_LAST_ID
@@ -155,17 +192,22 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
         up = schedule.broker_up(t)
         if t % ARRIVAL_MS == 0 and t // ARRIVAL_MS < orders:
             _handle_order(mode, t // ARRIVAL_MS, t, up, schedule, world)
+        cancelling = t // ARRIVAL_MS - cancel_steps
+        if t % ARRIVAL_MS == 0 and cancelling in schedule.cancels and cancelling in world.committed:
+            # One transaction: the order's status and its OrderCancelled row, after every row before it.
+            world.cancelled.add(cancelling)
+            bisect.insort(world.outbox, ((cancelling + cancel_steps, 1), t, cancelling, CANCELLED))
         while world.in_flight and world.in_flight[0][0] <= t:
             _, order, arrived = heapq.heappop(world.in_flight)
             world.commit(order)
             if by_cursor and order < world.cursor:
                 world.skipped += 1  # its id was taken before the cursor moved past it
             else:
-                bisect.insort(world.outbox, (order, arrived))
+                bisect.insort(world.outbox, ((order, 0), arrived, order, CREATED))
         if mode == OUTBOX and t % RELAY_POLL_MS == 0:
             _relay_poll(t, up, relay_crashes, world)
         arrivals_done = t // ARRIVAL_MS >= orders - 1
-        finished = arrivals_done and not world.outbox and not world.in_flight
+        finished = arrivals_done and not world.outbox and not world.in_flight and t >= last_cancel_ms
         if t % frame_every_ms == 0 or finished:
             emit(world.frame(t, up))
         if finished:
@@ -186,6 +228,9 @@ def simulate(params: dict[str, Any], schedule: FaultSchedule, emit: Emit) -> dic
         "relay_crashes": world.relay_crashes,
         "rows_skipped_by_the_relay": world.skipped,
         "max_publish_lag_ms": world.max_lag_ms,
+        "orders_cancelled": len(world.cancelled),
+        "cancelled_orders_resurrected": world.resurrected,
+        "cancelled_orders_shown_live_at_end": sum(world.view.get(order) == CREATED for order in world.cancelled),
         "duration_ms": t,
     }
 
@@ -217,14 +262,17 @@ def _handle_order(mode: str, order: int, t: int, broker_up: bool, schedule: Faul
             heapq.heappush(world.in_flight, (t + delay, order, t))  # committed (and visible) later
             return
         world.commit(order)
-        bisect.insort(world.outbox, (order, t))
+        bisect.insort(world.outbox, ((order, 0), t, order, CREATED))
 
 
 def _relay_poll(t: int, broker_up: bool, relay_crashes: list[int], world: World) -> None:
     if not broker_up or not world.outbox:
         return  # the rows stay in the outbox; the next poll tries again
     batch = world.outbox[:RELAY_BATCH]
-    for order, committed_at in batch:
+    for _, committed_at, order, event in batch:
+        world.consume(order, event)
+        if event == CANCELLED:
+            continue  # the counts below are about OrderCreated, the event both engines publish
         if world.publish(order):
             # Lag to the first publish, as the live engine reads it from the stream:
             # a republish after a relay crash is a duplicate, not a later arrival.
@@ -232,10 +280,10 @@ def _relay_poll(t: int, broker_up: bool, relay_crashes: list[int], world: World)
     # Crashes happen in order (the outbox is read oldest first), so those done so far
     # say which one is next; a restarted live relay is told the same count.
     upcoming = relay_crashes[world.relay_crashes] if world.relay_crashes < len(relay_crashes) else None
-    if upcoming is not None and any(order == upcoming for order, _ in batch):
+    if upcoming is not None and any(order == upcoming and event == CREATED for _, _, order, event in batch):
         world.relay_crashes += 1
         return  # published but never marked sent: the next poll sends them again
-    world.cursor = max(world.cursor, batch[-1][0])  # a cursor relay saves its place with the batch
+    world.cursor = max(world.cursor, batch[-1][0][0])  # a cursor relay saves its place with the batch
     del world.outbox[:RELAY_BATCH]
 
 
@@ -255,6 +303,7 @@ def fault_schedule(params: dict[str, Any], seed: int) -> FaultSchedule:
         outage_ms=params["outage_ms"],
         relay_crash_probability=params["relay_crash_probability"],
         commit_spread_ms=params.get("commit_spread_ms") or 0,
+        cancel_probability=params.get("cancel_probability") or 0.0,
     )
 
 
@@ -302,6 +351,18 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
                 "Consistent, but the broker's outage became the order service's outage.",
             )
         )
+    if summary.get("orders_cancelled"):
+        resurrected = summary["cancelled_orders_resurrected"]
+        checks.append(
+            Check(
+                "Cancelled orders the consumer showed as placed again",
+                resurrected,
+                resurrected == 0,
+                "A relay crash republished a batch, so OrderCreated arrived again after OrderCancelled. Applying "
+                "every delivery brought the order back until the replayed OrderCancelled arrived (a shipping "
+                "consumer would have shipped it); applying only newer versions ignores the replay.",
+            )
+        )
     if summary.get("engine") == LIVE:
         checks.extend(_live_checks(summary))
     return checks
@@ -317,6 +378,16 @@ def _live_checks(summary: dict[str, Any]) -> list[Check]:
             "Each died at the injected point between its two steps; a new writer took the next order.",
         )
     ]
+    if summary.get("broker_stopped_ms"):
+        checks.append(
+            Check(
+                "Broker's redis-server SIGSTOPped (ms)",
+                summary["broker_stopped_ms"],
+                None,
+                "The outage was real: the stream's redis-server was stopped and every publish to it timed out "
+                "until it was continued.",
+            )
+        )
     if summary["mode"] == OUTBOX:
         checks.append(
             Check(
@@ -384,6 +455,13 @@ class DualWriteForm(forms.Form):
     relay_reads = forms.ChoiceField(
         choices=RELAY_READS, initial=READ_UNSENT, required=False, label="The relay reads (outbox only)",
     )
+    cancel_probability = forms.FloatField(
+        min_value=0, max_value=0.5, initial=0, required=False, label="Probability a customer cancels an order",
+        help_text=f"Outbox only, simulation only: OrderCancelled follows {CANCEL_AFTER_MS} ms after the order.",
+    )
+    consumer_applies = forms.ChoiceField(
+        choices=CONSUMER_APPLIES, initial=APPLY_NEWER, required=False, label="The consumer applies",
+    )
 
     def clean_engine(self) -> str:
         return self.cleaned_data.get("engine") or SIMULATION
@@ -401,6 +479,21 @@ class DualWriteForm(forms.Form):
         cleaned["relay_reads"] = cleaned.get("relay_reads") or READ_UNSENT
         if cleaned.get("engine") == LIVE and (cleaned["commit_spread_ms"] or cleaned["relay_reads"] != READ_UNSENT):
             self.add_error("commit_spread_ms", "Out-of-order commits and a cursor relay exist in the simulation only.")
+        cleaned["cancel_probability"] = cleaned.get("cancel_probability") or 0.0
+        cleaned["consumer_applies"] = cleaned.get("consumer_applies") or APPLY_NEWER
+        if cleaned["cancel_probability"] and (
+            cleaned.get("engine") == LIVE or cleaned.get("mode") != OUTBOX
+            or cleaned["commit_spread_ms"] or cleaned["relay_reads"] != READ_UNSENT
+        ):
+            self.add_error("cancel_probability",
+                           "Cancellations exist in the simulation's outbox mode only, with writers committing in order.")
+        outage = cleaned.get("outage_ms")
+        if cleaned.get("engine") == LIVE and outage is not None and outage > LIVE_MAX_OUTAGE_MS:
+            self.add_error(
+                "outage_ms",
+                f"A live outage really stops the broker, and every order in it waits out a publish timeout: "
+                f"at most {LIVE_MAX_OUTAGE_MS:,} ms when the engine is live.",
+            )
         crash = cleaned.get("crash_probability")
         relay_crash = cleaned.get("relay_crash_probability")
         if cleaned.get("engine") == LIVE and orders and relay_crash is not None and orders * relay_crash > LIVE_MAX_CRASHES:
@@ -438,6 +531,12 @@ EXPERIMENT = Experiment(
             "Writers commit out of id order; a relay reading 'id above the last one' skips the late commits forever.",
             {"mode": OUTBOX, "crash_probability": 0, "outage_ms": 0, "commit_spread_ms": 200,
              "relay_reads": READ_AFTER_LAST_ID},
+        ),
+        "outbox-replay-after-cancel": Preset(
+            "Outbox, a replayed batch after a cancellation",
+            "Some orders are cancelled; relay crashes republish batches, and the consumer applies every delivery.",
+            {"mode": OUTBOX, "crash_probability": 0, "outage_ms": 0, "relay_crash_probability": 0.02,
+             "cancel_probability": 0.2, "consumer_applies": APPLY_EVERY},
         ),
         "outbox-live": Preset(
             "Outbox, live",

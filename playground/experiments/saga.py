@@ -28,12 +28,27 @@ which breaks the saga guarantee as surely as a skipped compensation does.
 - choreography: no coordinator; each service reacts to the previous service's
   event and publishes its own, so every command and every reply is an event
   through a broker: slower hops, a longer time to notice and repair a failure.
+  Compensation is an event chain too: the failing service publishes its
+  failure, the service before it undoes its step and publishes that, and so on
+  back to the first. Nobody waits for a reply, so there is no reply to lose;
+  a service retries its own failed compensation, locally, with backoff. What
+  can arrive twice is the event: a relay republishes it, and a service that is
+  not idempotent undoes its step again and publishes again, so the duplicate
+  travels on up the chain.
   Nobody waits for a reply, so nobody's timer fires at a step's deadline: each
   service owns the timeout of the step after its own, and finds overdue sagas
   by sweeping its table every SWEEP_MS. Until that sweep, a saga whose step is
   overdue is stalled: no service is acting on it, and nothing shows it.
 - no-compensation: the naive version. On a failure or a timeout it just stops,
   leaving whatever already committed: charged but never shipped.
+
+A payment provider's charge that times out has an unknown outcome too, and
+giving up is not the only answer: the saga can hold the order in a "payment
+pending" state and send the charge again. With the provider-side idempotency key
+of the first request, the provider answers the resend with the first charge's
+outcome once it has one, and the customer is charged once; without a key the
+resend is a second charge, and a first one that lands late charges the customer
+twice.
 
 A knob turns compensation retries off ("log it and move on"): a compensation
 that fails once is skipped and the saga carries on undoing the rest, leaving a
@@ -71,6 +86,14 @@ IDEMPOTENCY_CHOICES = [
     (IDEMPOTENT, "Yes: a repeated compensation is recognised and changes nothing"),
     (NOT_IDEMPOTENT, "No: a repeated compensation is applied again"),
 ]
+PAYMENT_TIMEOUT_COMPENSATE = "compensate"
+PAYMENT_TIMEOUT_RESEND_WITH_KEY = "resend-with-key"
+PAYMENT_TIMEOUT_RESEND_WITHOUT_KEY = "resend-without-key"
+PAYMENT_TIMEOUT_CHOICES = [
+    (PAYMENT_TIMEOUT_COMPENSATE, "Give up: compensate, as for any timed-out step"),
+    (PAYMENT_TIMEOUT_RESEND_WITH_KEY, "Keep the order pending; resend the charge with the same idempotency key"),
+    (PAYMENT_TIMEOUT_RESEND_WITHOUT_KEY, "Keep the order pending; resend the charge with no idempotency key"),
+]
 RETRY_CHOICES = [
     (RETRIES_ON, "On: retry with backoff, then escalate to a human"),
     (RETRIES_OFF, "Off: log the failure and move on"),
@@ -101,9 +124,13 @@ TOMBSTONE = "no-op, tombstone left"
 ATTEMPT_FAILED = "attempt failed"
 ABANDONED = "failed, not retried"
 ESCALATE = "escalated to a human"
+CHARGE_RESENT = "charge resent"  # a timed-out charge sent again, the order pending meanwhile
+KEY_REPLAYED = "answered from the key"  # the provider's reply to a resend: the first charge's outcome
 REPLY_LOST = "reply lost, retried"  # the compensation took effect; whoever sent it never heard
+EVENT_REDELIVERED = "event delivered again"  # choreography: the event that asked for it arrived twice
 ALREADY_DONE = "already done, no-op"  # the idempotent answer to that retry
-UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE, REPLY_LOST, ALREADY_DONE})
+UNDOING = frozenset({COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED, ESCALATE, REPLY_LOST, EVENT_REDELIVERED,
+                     ALREADY_DONE})
 
 # How a saga ended, judged by the data it left behind.
 COMPLETED = "completed"
@@ -190,6 +217,7 @@ class Saga:
     half_done: list[Window] = field(default_factory=list)  # some steps in effect, not all
     charged_not_shipped: list[Window] = field(default_factory=list)
     stalled: tuple[int, int] | None = None  # overdue and not yet noticed by anyone
+    pending: tuple[int, int] | None = None  # a timed-out charge resent, its outcome awaited
 
 
 def follows_saga_guarantee(effects: list[tuple[str, int]], *, escalated: bool = False) -> bool:
@@ -218,6 +246,8 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     late_at = None  # when that step commits anyway, unless a tombstone gets there first
     escalated = False
     stalled = None  # (deadline passed, someone noticed) for a timed-out step
+    pending = None  # (charge's deadline, its outcome known) while a resent charge is awaited
+    resend = params.get("payment_timeout") or PAYMENT_TIMEOUT_COMPENSATE
     latencies = schedule.latencies[index] if index < len(schedule.latencies) else None
 
     for step in range(len(STEPS)):
@@ -232,19 +262,42 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
             noticed = -(-deadline // SWEEP_MS) * SWEEP_MS if mode == CHOREOGRAPHY else deadline
             log.append(Entry(noticed, TIMEOUT, step, sent, noticed))
             stalled = (deadline, noticed)
+            if step == PAYMENT and resend != PAYMENT_TIMEOUT_COMPENSATE and mode != NO_COMPENSATION:
+                # The provider is the service here: the first charge still lands (or is declined)
+                # at `finished`, whatever the saga does about it.
+                again = noticed + hop + mean_latency
+                if resend == PAYMENT_TIMEOUT_RESEND_WITH_KEY:
+                    known = max(again, finished) + hop  # the key's stored outcome, once there is one
+                    log.append(Entry(finished, FAIL if failed else LATE_COMMIT, step, sent, finished))
+                    log.append(Entry(known - hop, KEY_REPLAYED, step, noticed, known))
+                else:
+                    known = again + hop
+                    log.append(Entry(finished, FAIL if failed else LATE_COMMIT, step, sent, finished))
+                    log.append(Entry(again, FAIL if failed else CHARGE_RESENT, step, noticed, known))
+                log.sort(key=lambda entry: entry.at_ms)
+                pending = (deadline, known)
+                t = known
+                if failed:  # declined, now known: undo what came before, as for any failure
+                    reached = step
+                    break
+                continue
             t = noticed
             reached = unknown = step
             late_at = None if failed else finished
             break
         if failed:
             log.append(Entry(finished, FAIL, step, sent, replied))
-            t = replied
+            # A coordinator hears of it with the reply; in a choreography the failing
+            # service's own event, published as it fails, starts the compensations.
+            t = finished if mode == CHOREOGRAPHY else replied
             reached = step
             break
         log.append(Entry(finished, COMMIT, step, sent, replied))
         t = replied
 
-    if reached < len(STEPS) and mode != NO_COMPENSATION:
+    if reached < len(STEPS) and mode == CHOREOGRAPHY:
+        t, escalated, late_at = _compensate_by_events(index, params, schedule, log, t, reached, unknown, late_at)
+    elif reached < len(STEPS) and mode != NO_COMPENSATION:
         # Compensate what may have committed, newest first: a timed-out step may have,
         # a failed one did not.
         newest = reached if unknown is not None else reached - 1
@@ -296,7 +349,7 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     if late_at is not None:
         # Before anything logged at the same moment: the service committed first.
         insort_left(log, Entry(late_at, LATE_COMMIT, unknown, late_at, late_at), key=lambda entry: entry.at_ms)
-    saga = Saga(index, log, ended_ms=max(t, late_at or 0), stalled=stalled)
+    saga = Saga(index, log, ended_ms=max(t, late_at or 0), stalled=stalled, pending=pending)
     live = _replay(saga)
     if escalated:
         saga.outcome = NEEDS_HUMAN
@@ -312,12 +365,84 @@ def _run_saga(index: int, params: dict[str, Any], schedule: FaultSchedule) -> Sa
     return saga
 
 
+def _compensate_by_events(
+    index: int, params: dict[str, Any], schedule: FaultSchedule, log: list[Entry],
+    published: int, reached: int, unknown: int | None, late_at: int | None,
+) -> tuple[int, bool, int | None]:
+    """Choreography's compensations: each service reacts to the event of the service after it.
+
+    `published` is when the chain's first event went out: the failing service's failure,
+    or the sweep that found a step overdue. Returns (when the last effect landed,
+    escalated, when the timed-out step still commits late, or None).
+    """
+    latency = params["step_latency_ms"]
+    last = published
+    escalated = False
+    duplicate_published = None  # this step's event is delivered a second time, published then
+    newest = reached if unknown is not None else reached - 1
+    for step in range(newest, -1, -1):
+        if (index, step) in schedule.lost_replies:
+            duplicate_published = published + EVENT_HOP_MS  # the sender's relay published it again
+        failures_left = schedule.compensation_failures.get((index, step), 0)
+        start = published + EVENT_HOP_MS  # the event reaches the service
+        attempt = 0
+        handled = None  # when this service's own event goes out
+        while True:
+            attempt += 1
+            done = start + latency
+            if attempt <= failures_left:
+                if params["compensation_retries"] == RETRIES_OFF:
+                    log.append(Entry(done, ABANDONED, step, start if attempt > 1 else published, done))
+                    handled = done  # logged, and the chain moves on as if it had worked
+                    action = ABANDONED
+                    break
+                log.append(Entry(done, ATTEMPT_FAILED, step, start if attempt > 1 else published, done))
+                if attempt >= params["compensation_max_attempts"]:
+                    log.append(Entry(done, ESCALATE, step, done, done))
+                    escalated = True
+                    break
+                # The service's own retry: the event is already here, no broker hop.
+                start = done + min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
+                continue
+            if step == unknown and (late_at is None or late_at > done):
+                action = TOMBSTONE
+                late_at = None
+            else:
+                action = COMPENSATE
+            log.append(Entry(done, action, step, start if attempt > 1 else published, done))
+            handled = done
+            break
+        last = max(last, done)
+        if escalated:
+            break  # the services before it never hear: a human takes over from here
+        next_duplicate = None
+        if duplicate_published is not None:
+            arrives = duplicate_published + EVENT_HOP_MS
+            again = max(arrives, handled) + latency
+            log.append(Entry(arrives, EVENT_REDELIVERED, step, duplicate_published, arrives))
+            if action == ABANDONED:
+                # Never applied, so the second delivery is a second chance, idempotent or not.
+                log.append(Entry(again, COMPENSATE, step, max(arrives, handled), again))
+                next_duplicate = None if params["compensation_idempotent"] == IDEMPOTENT else again
+            elif params["compensation_idempotent"] == IDEMPOTENT or action == TOMBSTONE:
+                log.append(Entry(again, ALREADY_DONE, step, max(arrives, handled), again))
+            else:
+                # Undone again, and announced again: the service before it gets two events too.
+                log.append(Entry(again, COMPENSATE, step, max(arrives, handled), again))
+                next_duplicate = again
+            last = max(last, again)
+        duplicate_published = next_duplicate
+        published = handled
+    log.sort(key=lambda entry: entry.at_ms)  # the chain's entries interleave once an event arrives twice
+    return last, escalated, late_at
+
+
 def _replay(saga: Saga) -> set[int]:
     """Fill in the saga's effects and half-done windows from its log; return the steps still in effect."""
     live: set[int] = set()
     half_since = charged_since = None
     for entry in saga.log:
-        if entry.action == COMMIT or entry.action == LATE_COMMIT:
+        if entry.action in (COMMIT, LATE_COMMIT, CHARGE_RESENT):
             live.add(entry.step)
             saga.effects.append(("T", entry.step))
         elif entry.action == COMPENSATE:
@@ -377,9 +502,11 @@ def simulate(
     compensating = _Windows()
     stalled = _Windows()
     unnoticed_ms: list[int] = []
+    pending_ms: list[int] = []
+    charged_twice = 0
     ended = {COMPLETED: [], UNDONE: [], ABORTED: [], STUCK: [], NEEDS_HUMAN: []}
     counts = {action: 0 for action in (FAIL, TIMEOUT, LATE_COMMIT, COMPENSATE, TOMBSTONE, ATTEMPT_FAILED, ABANDONED,
-                                       REPLY_LOST, ALREADY_DONE)}
+                                       REPLY_LOST, EVENT_REDELIVERED, ALREADY_DONE, CHARGE_RESENT, KEY_REPLAYED)}
     windows_so_far: list[tuple[int, int | None]] = []  # per saga: closed ms, and since when still open
     durations = {COMPLETED: 0, UNDONE: 0}
     violations = 0
@@ -405,6 +532,9 @@ def simulate(
                 undoing = (undoing[0] if undoing else entry.start_ms, entry.end_ms)
         if undoing:
             compensating.add(*undoing)
+        if saga.pending is not None:
+            pending_ms.append(saga.pending[1] - saga.pending[0])
+        charged_twice += saga.effects.count(("T", PAYMENT)) > 1
         if saga.stalled is not None:
             stalled.add(*saga.stalled)
             unnoticed_ms.append(saga.stalled[1] - saga.stalled[0])
@@ -476,6 +606,11 @@ def simulate(
         "compensation_attempts_failed": counts[ATTEMPT_FAILED] + counts[ABANDONED],
         "compensations_abandoned": counts[ABANDONED],
         "compensation_replies_lost": counts[REPLY_LOST],
+        "compensation_events_redelivered": counts[EVENT_REDELIVERED],
+        "payment_timeout": params.get("payment_timeout") or PAYMENT_TIMEOUT_COMPENSATE,
+        "charges_resent": counts[CHARGE_RESENT] + counts[KEY_REPLAYED],
+        "customers_charged_twice": charged_twice,
+        "max_payment_pending_ms": max(pending_ms, default=0),
         "compensation_retries_recognised": counts[ALREADY_DONE],
         "max_unnoticed_overdue_ms": max(unnoticed_ms, default=0),
         "mean_unnoticed_overdue_ms": _mean(sum(unnoticed_ms), len(unnoticed_ms)),
@@ -504,7 +639,7 @@ def _sample_timeline(sample: dict[str, list[Saga]]) -> list[dict[str, Any]]:
     segments = []
     for saga in sorted(chosen, key=lambda s: s.index):
         for entry in sorted(saga.log, key=lambda e: (e.start_ms, e.end_ms)):
-            forward = entry.action in (COMMIT, FAIL, TIMEOUT, LATE_COMMIT)
+            forward = entry.action in (COMMIT, FAIL, TIMEOUT, LATE_COMMIT, CHARGE_RESENT, KEY_REPLAYED)
             segments.append({
                 "saga": saga.index,
                 "step": STEPS[entry.step] if forward else COMPENSATIONS[entry.step],
@@ -578,7 +713,30 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             None,
             f"The service had already undone the step; {summary['compensation_retries_recognised']} of the retries "
             "were recognised by their (saga, step) key and changed nothing.",
+        ) if summary["mode"] != CHOREOGRAPHY else Check(
+            "Compensation events delivered twice",
+            summary["compensation_events_redelivered"],
+            None,
+            "No service waits for a reply in a choreography; what repeats is the event asking for an undo. "
+            f"{summary['compensation_retries_recognised']} were recognised by their (saga, step) key; a service "
+            "that is not idempotent undoes its step again and announces it again, so the duplicate travels upstream.",
         ),
+        *([
+            Check(
+                "Customers charged twice",
+                summary["customers_charged_twice"],
+                summary["customers_charged_twice"] == 0,
+                f"{summary['charges_resent']} timed-out charges were resent while their orders waited in "
+                "'payment pending'. With the first request's idempotency key the provider answers a resend with the "
+                "first charge's outcome; without one, a first charge that lands late is a second charge.",
+            ),
+            Check(
+                "Longest a payment stayed pending (ms)",
+                summary["max_payment_pending_ms"],
+                None,
+                "From the charge's deadline until its outcome was known: the order's honest 'payment pending' state.",
+            ),
+        ] if summary["payment_timeout"] != PAYMENT_TIMEOUT_COMPENSATE else []),
         Check(
             "Longest a timed-out step went unnoticed (ms)",
             summary["max_unnoticed_overdue_ms"],
@@ -639,21 +797,30 @@ class SagaForm(forms.Form):
     )
     compensation_reply_loss_probability = forms.FloatField(
         min_value=0, max_value=0.5, initial=0.0, label="Probability that a compensation's reply is lost",
-        help_text="0 to 0.5; the compensation took effect, the sender times out and sends it again.",
+        help_text="0 to 0.5; the compensation took effect, the sender times out and sends it again. "
+                  "In a choreography there is no reply: the event asking for it is delivered twice.",
     )
     compensation_idempotent = forms.ChoiceField(
         choices=IDEMPOTENCY_CHOICES, initial=IDEMPOTENT, label="Compensations idempotent"
+    )
+    payment_timeout = forms.ChoiceField(
+        choices=PAYMENT_TIMEOUT_CHOICES, initial=PAYMENT_TIMEOUT_COMPENSATE, required=False,
+        label="When the payment provider times out",
     )
     compensation_max_attempts = forms.IntegerField(
         min_value=1, max_value=MAX_ATTEMPTS, initial=4, label="Compensation attempts before escalating",
         help_text=f"1 to {MAX_ATTEMPTS}; backoff doubles from {BACKOFF_BASE_MS} ms between attempts.",
     )
 
+    def clean_payment_timeout(self) -> str:
+        return self.cleaned_data.get("payment_timeout") or PAYMENT_TIMEOUT_COMPENSATE
+
 
 GANTT_COLORS = {
     "committed": "#16a34a", "committed late": "#65a30d", "failed": "#dc2626", "timed out": "#f97316",
     "compensated": "#2563eb", "attempt failed": "#f59e0b", "escalated to a human": "#7c3aed",
-    REPLY_LOST: "#db2777", ALREADY_DONE: "#94a3b8",
+    REPLY_LOST: "#db2777", EVENT_REDELIVERED: "#be185d", ALREADY_DONE: "#94a3b8",
+    CHARGE_RESENT: "#b91c1c", KEY_REPLAYED: "#0d9488",
 }
 
 
@@ -701,6 +868,22 @@ EXPERIMENT = Experiment(
             "The same, but a resent refund is refunded again.",
             {"mode": ORCHESTRATION, "compensation_reply_loss_probability": 0.3,
              "compensation_idempotent": NOT_IDEMPOTENT},
+        ),
+        "choreography-redelivered-not-idempotent": Preset(
+            "Choreography, events redelivered, not idempotent",
+            "Compensation as an event chain; a republished event makes each service undo twice, all the way up.",
+            {"mode": CHOREOGRAPHY, "compensation_reply_loss_probability": 0.1,
+             "compensation_idempotent": NOT_IDEMPOTENT},
+        ),
+        "payment-timeout-key": Preset(
+            "Payment timeouts, resent with the key",
+            "Slow provider: a timed-out charge keeps the order pending and is resent with the same idempotency key.",
+            {"mode": ORCHESTRATION, "step_latency_ms": 40, "payment_timeout": PAYMENT_TIMEOUT_RESEND_WITH_KEY},
+        ),
+        "payment-timeout-no-key": Preset(
+            "Payment timeouts, resent without a key",
+            "The same, but the resend is a new charge: a first charge that lands late charges the customer twice.",
+            {"mode": ORCHESTRATION, "step_latency_ms": 40, "payment_timeout": PAYMENT_TIMEOUT_RESEND_WITHOUT_KEY},
         ),
         "retries-off": Preset(
             "Retries off", "Orchestration, but a failed compensation is logged and skipped.",
