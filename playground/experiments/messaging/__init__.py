@@ -82,7 +82,8 @@ class MessagingForm(forms.Form):
                                        help_text="Past it Redis closes the subscriber's connection.")
     replay_from_offset = forms.IntegerField(min_value=0, max_value=30_000, initial=0, label="Replay from offset",
                                             help_text="A new consumer group reads every partition from here.")
-    drain_ms = forms.IntegerField(min_value=0, max_value=120_000, initial=5000, label="Keep consuming after the last publish (ms)")
+    drain_ms = forms.IntegerField(min_value=0, max_value=120_000, initial=5000, label="Keep consuming after the last publish (ms)",
+                                  help_text="Live: until nothing has moved for this long.")
 
     show_when = {"queue_broker": ("engine", LIVE), "max_deliveries": ("dead_letter", True)}
 
