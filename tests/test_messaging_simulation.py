@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from hypothesis import example, given, settings as hsettings
 from hypothesis import strategies as st
 
@@ -188,3 +190,16 @@ def test_the_lesson_quotes_this_experiment_s_seed_7_numbers():
     assert f"{rr['log_reordered']:,} messages out of order" in lesson
     rebalance, _ = run_collecting(EXPERIMENT, preset("rebalance"))
     assert f"{rebalance['log_duplicates']} messages handled twice" in lesson
+
+
+@pytest.mark.django_db
+def test_the_page_says_rabbitmq_is_not_configured_and_refuses_it(client, settings):
+    settings.RABBITMQ_URL = ""
+    html = client.get("/experiments/messaging/").content.decode()
+    assert "RabbitMQ: not configured (set RABBITMQ_URL)" in html
+    _, errors = EXPERIMENT.clean_params({**EXPERIMENT.presets["live"].params, "queue_broker": "rabbitmq"})
+    assert "not configured" in errors["queue_broker"][0]
+    settings.RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+    html = client.get("/experiments/messaging/").content.decode()
+    assert "RabbitMQ: a classic queue with manual acks" in html and "not configured" not in html
+    assert not EXPERIMENT.clean_params({**EXPERIMENT.presets["live"].params, "queue_broker": "rabbitmq"})[1]

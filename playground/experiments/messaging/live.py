@@ -660,7 +660,7 @@ def drive(params, wl, keys: Keys, r: redis.Redis, fleet: Fleet, observer: Observ
             frame = observer.frame(last_t, published, state)
             emit(frame)
             next_frame += FRAME_EVERY_S
-            seen = tuple(frame[f"{name}_{counter}"] for name in MODELS for counter in ("handled", "deliveries"))
+            seen = tuple(frame[f"{name}_handled"] for name in MODELS)  # a poison retried for ever is no progress
             # Quiet counts only while every slot has a consumer that is up: a restart still starting is not quiet.
             starting = fleet.restarts or not fleet.current_names() <= {m.decode() for m in r.smembers(keys["up"])}
             if seen != progress or starting:
@@ -728,6 +728,7 @@ def summarize(params, wl, faults: Faults, keys: Keys, r: redis.Redis, fleet: Fle
     if observer.rabbit is not None:
         # What RabbitMQ itself holds: the dead-letter queue's depth, and nothing left in the queue.
         summary["rabbitmq_dead_letter_depth"] = observer.rabbit.depth(observer.rabbit.name + ".dlq")
+        summary["rabbitmq_queue"] = observer.rabbit.name
     blocked, blocked_partitions = 0, 0
     for p, stream in enumerate(keys.streams):
         pending = r.xpending_range(stream, GROUP, min="-", max="+", count=10)
