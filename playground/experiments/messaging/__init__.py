@@ -228,7 +228,7 @@ def _model_chart(name: str) -> Chart:
     return Chart(
         id=f"{name}-delivered", title=f"{LABELS[name]}: delivered, lost, duplicated and dead-lettered",
         x_title=X_TITLE, y_title="messages" + (" (summed over subscribers)" if name == PUBSUB else ""),
-        traces=[Trace("published", "published", color="#94a3b8", dash="dot"),
+        traces=[Trace("published" + (" × subscribers" if name == PUBSUB else ""), f"{name}_published", color="#94a3b8", dash="dot"),
                 Trace("handled (first time)", f"{name}_delivered", color="#16a34a"),
                 Trace("lost", f"{name}_lost", color="#dc2626"),
                 Trace("handled again (duplicates)", f"{name}_duplicates", color="#9333ea", dash="dash"),

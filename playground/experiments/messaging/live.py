@@ -529,7 +529,7 @@ class Observer:
             frame.update({f"{name}_deliveries": deliveries, f"{name}_delivered": counts["delivered"],
                           f"{name}_duplicates": counts["duplicates"], f"{name}_lost": lost, f"{name}_dead_lettered": dlq,
                           f"{name}_reordered": counts["reordered"], f"{name}_handled": handled,
-                          f"{name}_lag": max(0, published * copies - handled)})
+                          f"{name}_lag": max(0, published * copies - handled), f"{name}_published": published * copies})
             self.max_lag[name] = max(self.max_lag[name], frame[f"{name}_lag"])
         return frame
 

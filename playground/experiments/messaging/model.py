@@ -474,6 +474,7 @@ def frames_of(tallies: dict[str, Tally], workload: Workload, end_ms: float) -> l
             counts = running[name]
             for counter in COUNTERS:
                 frame[f"{name}_{counter}"] = counts[counter]
+            frame[f"{name}_published"] = published * tally.copies  # pub/sub: a copy for each subscriber
             lag = max(0, published * tally.copies - counts["handled"])
             frame[f"{name}_lag"] = lag
             max_lag[name] = max(max_lag[name], lag)
