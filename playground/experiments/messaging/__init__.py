@@ -131,6 +131,9 @@ class MessagingForm(forms.Form):
             self.add_error("slow_factor", f"Live runs handle a message in at most {LIVE_MAX_MS:,} ms.")
         if cleaned["commit_every"] != 1:
             self.add_error("commit_every", "Live runs XACK each entry: commit every 1.")
+        if cleaned["rebalance_ms"]:
+            self.add_error("rebalance_ms", "Live runs have one consumer per stream; a killed one's stream goes to a spare "
+                           "that takes its pending entries with XAUTOCLAIM. Set 0.")
         if cleaned["queue_broker"] == RABBITMQ and not rabbitmq_url():
             self.add_error("queue_broker", "RabbitMQ is not configured here: set RABBITMQ_URL, or run the queue on a Redis list.")
 

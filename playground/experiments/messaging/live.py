@@ -53,7 +53,7 @@ from typing import Any
 import redis
 
 from ..processes import die_with_parent
-from .faults import Faults, fault_schedule, partition_of, workload
+from .faults import KEY_PARTITIONING, Faults, fault_schedule, partition_of, workload
 from .model import LOG, MODELS, PUBSUB, QUEUE
 
 GROUP = "consumers"
@@ -640,7 +640,8 @@ def drive(params, wl, keys: Keys, r: redis.Redis, fleet: Fleet, observer: Observ
             while published < n and wl.published_at(published) <= now * 1000:
                 m = published
                 pipe.publish(keys.channel, m)
-                pipe.xadd(keys.streams[partition_of(wl.keys[m], params["partitions"])], {"m": m})
+                p = partition_of(wl.keys[m], params["partitions"]) if params["log_partitioning"] == KEY_PARTITIONING else m % params["partitions"]
+                pipe.xadd(keys.streams[p], {"m": m})
                 if rabbit is None:
                     pipe.lpush(keys["queue:ready"], m)
                 batch.append(m)
