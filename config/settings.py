@@ -202,6 +202,8 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Keys and the queue are namespaced so that a shared Redis can hold several
 # deployments (or a test run) without one touching the other's data.
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", "clab:")
+# Optional: the messaging experiment's live queue can run on a RabbitMQ here (amqp://user:pass@host:5672//).
+RABBITMQ_URL = env("RABBITMQ_URL", "")
 
 CACHES = {
     "default": {

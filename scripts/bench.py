@@ -86,6 +86,10 @@ LARGEST = [
     ("hashing", "10,000 Zipf keys, a hot key, 9 changes", {"keys": 10_000, "changes": 9, "distribution": "zipf", "hot_key_share": 0.1}),
     ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
     ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
+    # 30,000 messages through the log, the queue and one pub/sub subscriber: 90,000 publishes, plus redeliveries.
+    ("messaging", "30,000 messages, crashes and a disconnect", {"messages": 30_000, "subscribers": 1, "publish_rate": 2000}),
+    ("messaging", "30,000 messages, poison without a DLQ", {"messages": 30_000, "subscribers": 1, "publish_rate": 2000,
+                                                           "poison_messages": 10, "dead_letter": False}),
 ]
 
 
