@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from playground.experiments import raft
 from playground.experiments.raft.faults import (COMMAND, CRASH, CUT, FIGURE_8, FIGURE_8_PARAMS, HEAL, ISOLATE,
-                                                LEADER, RANDOM, RESTART, SCRIPTED, SPLIT, TIMEOUT, Action)
+                                                LEADER, RESTART, SCRIPTED, SPLIT, TIMEOUT, Action)
 from playground.experiments.raft.model import CORRECT, NAIVE, simulate
 from tests.support import run_collecting, valid_params
 
@@ -191,3 +191,15 @@ def test_hypothesis_finds_a_schedule_where_the_naive_rule_erases_a_committed_ent
     # Shrunk, it is Figure 8 in miniature, four reigns at least: two leaders each leave an entry no one else
     # holds, the first comes back and copies its older entry to a majority, the second comes back and erases it.
     assert len(found[1]) >= 4
+
+
+def test_the_summary_draws_the_timeline_always_and_the_final_logs_only_for_the_script():
+    scripted, _ = run_collecting(EXPERIMENT, params(scenario=FIGURE_8, commit_rule=NAIVE))
+    randomized, _ = run_collecting(EXPERIMENT, params())
+    titles = [figure["layout"]["title"]["text"] for figure in EXPERIMENT.summary_figures(scripted)]
+    assert [title.split(":")[0] for title in titles] == ["Timeline of elections", "The logs at the end"]
+    assert len(EXPERIMENT.summary_figures(randomized)) == 1
+    # Each candidacy in the timeline is one election counted in the summary.
+    candidacies = [s for s in randomized["timeline"] if s["outcome"].startswith("candidacy")]
+    assert len(candidacies) == randomized["elections"]
+    assert sum(s["outcome"] == "candidacy won" for s in candidacies) == randomized["leaders_elected"]

@@ -132,12 +132,7 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
             "lost office before a majority held them. No committed one ever was."),
     ))
     faults = summary["faults"]
-    recovery = "; ".join(
-        f"{FAULT_NAMES.get(f['fault'], f['fault'])} at {f['at_ms']:,} ms: "
-        + (f"a leader again after {f['recovered_ms']:,} ms, {f['elections']} election(s)" if f["recovered_ms"] is not None
-           else f"no leader by the end, {f['elections']} election(s)")
-        for f in faults
-    )
+    recovery = "; ".join(_recovery(fault) for fault in faults)
     checks.append(Check(
         "Time without a leader that reaches a majority (ms)", summary["leaderless_ms"], None,
         (recovery + ". " if recovery else "") + f"{summary['elections']} elections in all, "
@@ -153,6 +148,17 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
         f"Of {summary['commands']:,} client commands, in {summary['messages']:,} messages.",
     ))
     return checks
+
+
+def _recovery(fault: dict[str, Any]) -> str:
+    name = FAULT_NAMES.get(fault["fault"], fault["fault"])
+    if fault["node"] is None:
+        # The fault found no leader to strike: the cluster was already between leaders.
+        return f"{name} at {fault['at_ms']:,} ms: no leader to strike then"
+    if fault["recovered_ms"] is None:
+        return f"{name} (S{fault['node']}) at {fault['at_ms']:,} ms: no leader by the end, {fault['elections']} election(s)"
+    return (f"{name} (S{fault['node']}) at {fault['at_ms']:,} ms: a leader again after {fault['recovered_ms']:,} ms, "
+            f"{fault['elections']} election(s)")
 
 
 TIMELINE_COLORS = {"leader": "#16a34a", "candidacy won": "#2563eb", "candidacy lost": "#f59e0b",
