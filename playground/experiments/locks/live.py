@@ -9,7 +9,8 @@ record in a real SQLite file and releases the lock with a compare-and-delete.
 The faults are those of faults.py for the same seed, keyed by token. A pause
 is real: the client records it and stops itself with SIGSTOP, after its lease
 check and before its write; the parent sees the process in the stopped state
-(psutil), waits the scheduled length, past the TTL, and sends SIGCONT. While it
+(psutil), waits the scheduled length, past the TTL (and, on a slow machine, until
+the writes the simulation lands first have landed), and sends SIGCONT. While it
 is stopped its lease expires in Redis and another process takes the lock. The
 network delay is a sleep before the write, and the clock drift scales the time
 the client measures: stand-ins, said so here.
@@ -43,6 +44,7 @@ import psutil
 import redis
 
 from .faults import FIRST_TOKEN, FaultSchedule, fault_schedule
+from .model import simulate
 
 FENCING = "fencing"  # the mode value; model.py names it too, but live.py imports only faults
 STORAGE_FILE = "storage.sqlite3"
@@ -223,11 +225,19 @@ def client_main(argv: list[str]) -> int:
 
 
 class Pauser:
-    """Turns a client's SIGSTOP into a pause of the scheduled length: seen stopped, then SIGCONT."""
+    """Turns a client's SIGSTOP into a pause of the scheduled length: seen stopped, then SIGCONT.
 
-    def __init__(self, r: redis.Redis, keys: Keys):
+    A pause lasts at least its scheduled length and, besides, until every write the
+    simulation lands before it (for the same seed) is in the storage: on a loaded
+    machine the other client may need longer than the pause, and the outcome, who
+    wrote last, must not depend on how busy the machine was.
+    """
+
+    def __init__(self, r: redis.Redis, keys: Keys, land_first: dict[int, set[int]] | None = None, landed=None):
         self.redis = r
         self.keys = keys
+        self.land_first = land_first or {}  # paused token -> tokens whose writes land before it
+        self.landed = landed or (lambda: set())  # tokens whose writes are in the storage now
         self.waiting: list[tuple[int, int, int]] = []  # (pid, token, ms) announced, not yet seen stopped
         self.stopped: list[tuple[int, int, int, float]] = []  # (pid, token, ms, seen stopped at)
         self.done: list[dict] = []
@@ -247,7 +257,7 @@ class Pauser:
                 self.stopped.append((*entry, now))
         for entry in list(self.stopped):
             pid, token, ms, since = entry
-            if now - since >= ms / 1000:
+            if now - since >= ms / 1000 and self.land_first.get(token, set()) <= self.landed():
                 os.kill(pid, signal.SIGCONT)
                 self.stopped.remove(entry)
                 self.done.append({"token": token, "pid": pid, "scheduled_ms": ms, "stopped_at_ms": round((since - epoch) * 1000),
@@ -328,7 +338,12 @@ def run_live(params: dict[str, Any], seed: int, emit, *, redis_url: str, key_pre
     storage, faults = workdir / STORAGE_FILE, workdir / FAULTS_FILE
     r = redis.Redis.from_url(redis_url, socket_timeout=10)
     clients = db = None
-    pauser = Pauser(r, keys)
+    landings: list = []
+    simulate(params, schedule, lambda frame: None, landings)
+    order = [token for _, _, token, _ in landings]  # the writes in the order the simulation lands them
+    paused = [n + FIRST_TOKEN for n, ms in enumerate(schedule.pause_ms) if ms]
+    land_first = {token: set(order[:order.index(token)]) for token in paused if token in order}
+    pauser = Pauser(r, keys, land_first, lambda: {row[1] for row in read_journal(db)} if db else set())
     try:
         create_storage(storage, params["records"])
         faults.write_text(json.dumps(schedule.to_json()))
