@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lessons.models import Learner
 
 from .models import FollowUpAnswer, InterviewPrompt, InterviewScript, PracticeSession, PromptAnswer
+from .model_grader import model_verdicts
 from .scoring import percent, score_answer
 
 
@@ -76,6 +78,10 @@ def prompt_answer_submit(*, answer: PromptAnswer, text: str, now: datetime | Non
     topics = {item["id"]: item.get("topic", "") for item in rubric}
     for item in results["items"]:
         item["topic"] = topics.get(item["id"], "")
+    if settings.GRADER_URL and not answer.submitted:
+        # A second opinion beside the rubric's, never instead of it: the score stays the rubric's.
+        results["model"] = model_verdicts(text, rubric, url=settings.GRADER_URL, model=settings.GRADER_MODEL,
+                                          api_key=settings.GRADER_API_KEY, deadline=settings.GRADER_DEADLINE)
     with transaction.atomic():
         first = PromptAnswer.objects.filter(id=answer.id, submitted_at__isnull=True).update(
             final_text=text, draft_text=text, draft_saved_at=now, submitted_at=now,

@@ -136,12 +136,15 @@ def _prompt_context(session, answer, *, answer_form=None, assessment_form=None, 
         })
         return context
     items = answer.results.get("items", [])
+    model = answer.results.get("model") or {}
     assessment_form = assessment_form or SelfAssessmentForm(
         answer.prompt.rubric, initial={f"item-{k}": v for k, v in answer.self_assessment.items()})
     rows = {row["item"]["id"]: row for row in assessment_rows(answer)}
     position = context["position"]
     context.update({
-        "items": [{**item, "evidence": evidence_parts(answer.final_text, item)} for item in items],
+        "items": [{**item, "evidence": evidence_parts(answer.final_text, item),
+                   "model": model.get("items", {}).get(item["id"])} for item in items],
+        "model_grader": model,
         "segments": highlight_segments(answer.final_text, items),
         "follow_up": answer.results.get("follow_up"),
         **_follow_up_context(session, answer, follow_up_form),
