@@ -12,7 +12,8 @@ A rubric item's *idea* is a small set of concepts that must all be said within o
 consecutive ones — the concepts and the relation between them ("every lock grant carries a counter
 that only goes up" + "the database turns away a write with a smaller counter" is fencing). An
 idea element is one or more alternatives separated by "|", each a concept name from the vocabulary
-or a literal phrase.
+or a literal phrase; an element starting with "~" counts even when negated, for the harm a mechanism
+prevents ("retries spaced out so they can't pile up into a storm" names the storm).
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class Vocabulary:
     def phrases(self, element: str) -> tuple[str, ...]:
         """The phrases of an idea element "a|b|c": a concept's phrases for each concept name, else the literal."""
         phrases: list[str] = []
-        for alternative in (p.strip() for p in element.split("|")):
+        for alternative in (p.strip() for p in element.lstrip("~").split("|")):
             if alternative in self.concepts:
                 phrases += self.concepts[alternative]
             elif alternative:
@@ -126,7 +127,7 @@ class Vocabulary:
         """"" when an idea element is usable, else what is wrong with it."""
         if not isinstance(element, str) or not element.strip():
             return "must be a concept name or phrases separated by '|'"
-        for alternative in (p.strip() for p in element.split("|")):
+        for alternative in (p.strip() for p in element.lstrip("~").split("|")):
             if alternative in self.concepts:
                 continue
             if _CONCEPT_NAME.match(alternative) and "-" in alternative:

@@ -334,8 +334,9 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
         key = (index, element)
         if key not in live:
             sentence, found = sentences[index], []
+            either_way = element.startswith("~")  # a harm prevented is named even when negated
             for start, end, self_negated in element_hits(sentence_tokens[index], element):
-                cue = "" if self_negated or not negation else negation_of(sentence.text, start, end)
+                cue = "" if self_negated or either_way or not negation else negation_of(sentence.text, start, end)
                 if cue:
                     lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
                 else:
