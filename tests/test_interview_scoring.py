@@ -294,3 +294,14 @@ def test_highlighting_handles_an_idea_that_overlaps_a_one_sentence_item():
     pieces = highlight_segments(text, items)
     assert "".join(p["text"] for p in pieces) == text
     assert any(set(p["items"]) == {"fencing-token", "counter"} for p in pieces)
+
+
+def test_a_tilde_element_names_the_harm_a_mechanism_prevents_even_when_negated():
+    storm = [{"id": "retry-discipline", "weight": 2, "description": "d", "follow_up": "f", "match": [r"^$never"],
+              "ideas": [["retry", "jitter", "~storm|pile up"]]}]
+    plain = [{**storm[0], "ideas": [["retry", "jitter", "storm|pile up"]]}]
+    text = "Retries wait a random time first, so they can't pile up into a storm."
+    assert score_answer(text, storm).items[0].status == MET
+    assert score_answer(text, plain).items[0].status == MISSED
+    # The other elements still obey negation.
+    assert score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].status == MISSED
