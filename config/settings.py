@@ -264,6 +264,14 @@ REDIS_SOCKET_TIMEOUT_SECONDS = float(env("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 # at 25 ms is about four seconds); the CLI runs at full speed.
 RUN_FRAME_DELAY_SECONDS = float(env("RUN_FRAME_DELAY_MS", "25")) / 1000
 
+# Optional second opinion on interview answers: an OpenAI-compatible chat endpoint on the operator's own
+# network (a local Ollama or llama.cpp server). Unset, the built-in rubric grader is all there is and
+# nothing touches the network. GRADER_DEADLINE bounds the whole grading of one answer, in seconds.
+GRADER_URL = env("GRADER_URL", "")
+GRADER_MODEL = env("GRADER_MODEL", "default")
+GRADER_API_KEY = env("GRADER_API_KEY", "")
+GRADER_DEADLINE = float(env("GRADER_DEADLINE", "20"))
+
 # /metrics answers this machine only, unless a scraper elsewhere sends `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env("METRICS_TOKEN", "")
 

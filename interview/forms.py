@@ -1,6 +1,7 @@
 from django import forms
 
 MAX_ANSWER_CHARS = 20_000
+MAX_FOLLOW_UP_CHARS = 4_000
 
 
 class DraftForm(forms.Form):
@@ -14,6 +15,15 @@ class AnswerForm(forms.Form):
         label="Your answer", max_length=MAX_ANSWER_CHARS,
         error_messages={"required": "Write your answer before submitting it."},
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}),
+    )
+
+
+class FollowUpForm(forms.Form):
+    text = forms.CharField(
+        label="Your reply", max_length=MAX_FOLLOW_UP_CHARS,
+        error_messages={"required": "Write a reply before sending it.",
+                        "max_length": "Keep the reply under %(limit_value)s characters: it is a short answer."},
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "true"}),
     )
 
 

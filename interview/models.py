@@ -121,3 +121,42 @@ class PromptAnswer(models.Model):
         if self.submitted_at is None:
             return None
         return max(0, round((self.submitted_at - self.started_at).total_seconds()))
+
+
+class FollowUpAnswer(models.Model):
+    """The learner's short answer to the interviewer's follow-up after a prompt: the question asked about the
+    heaviest rubric item the answer missed, timed from when it was shown, scored against that item alone."""
+
+    MINUTES = 2  # a follow-up is a short reply, not a second essay
+
+    answer = models.OneToOneField(PromptAnswer, on_delete=models.CASCADE, related_name="follow_up_answer")
+    item_id = models.CharField(max_length=120)  # the rubric item asked about
+    question = models.TextField()
+    description = models.TextField(blank=True)  # the item's description, kept as it was asked
+    started_at = models.DateTimeField()  # shown with the scored answer: its clock runs from here
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, blank=True)  # met | listed | missed, once submitted
+    credit = models.FloatField(null=True, blank=True)
+    result = models.JSONField(default=dict)  # interview.scoring.ItemResult.to_dict()
+
+    def __str__(self) -> str:
+        return f"follow-up on {self.item_id} ({self.answer})"
+
+    @property
+    def submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def deadline(self):
+        return self.started_at + timedelta(minutes=self.MINUTES)
+
+    @property
+    def seconds_used(self) -> int | None:
+        if self.submitted_at is None:
+            return None
+        return max(0, round((self.submitted_at - self.started_at).total_seconds()))
+
+    @property
+    def over_time(self) -> bool:
+        return (self.seconds_used or 0) > self.MINUTES * 60

@@ -13,7 +13,7 @@ from django.urls import reverse
 from lessons.models import Lesson
 from playground.experiments import get_experiment
 
-from .models import PracticeSession, PromptAnswer
+from .models import FollowUpAnswer, PracticeSession, PromptAnswer
 from .scoring import LISTED, MET, MISSED, percent
 
 # What the rubric's verdict means in the learner's own terms.
@@ -89,8 +89,10 @@ def session_report(session: PracticeSession) -> dict:
         if missed_topics and relevant:
             experiments.append({"title": experiment.title,
                                 "url": reverse("playground:experiment_detail", args=[experiment.slug])})
+    follow_ups = {f.answer_id: f for f in FollowUpAnswer.objects.filter(answer__in=answers)}
     prompts = [{
         "answer": answer,
+        "follow_up": follow_ups.get(answer.id),
         "met": sum(1 for item in answer.results.get("items", []) if item["status"] == MET),
         "items": len(answer.results.get("items", [])),
         "over_time": (answer.seconds_used or 0) > answer.prompt.minutes * 60,
@@ -104,7 +106,16 @@ def session_report(session: PracticeSession) -> dict:
         "study": [{"topic": t, "lesson": lessons.get(t.slug)} for t in topics if t.missed],
         "experiments": experiments,
         "seconds_used": sum(p["answer"].seconds_used or 0 for p in prompts),
+        "follow_ups": follow_up_summary(follow_ups.values()),
     }
+
+
+def follow_up_summary(follow_ups) -> dict:
+    """How the learner did when the interviewer pressed on what they missed."""
+    follow_ups = list(follow_ups)
+    answered = [f for f in follow_ups if f.submitted]
+    return {"asked": len(follow_ups), "answered": len(answered),
+            "met": sum(1 for f in answered if f.status == MET)}
 
 
 def history(learner) -> dict:
@@ -112,6 +123,11 @@ def history(learner) -> dict:
     if learner is None:
         return {"sessions": [], "rows": [], "figure": None}
     sessions = list(PracticeSession.objects.filter(learner=learner).select_related("script"))
+    by_session: dict[int, list[FollowUpAnswer]] = defaultdict(list)
+    for follow_up in FollowUpAnswer.objects.filter(answer__session__in=sessions).select_related("answer"):
+        by_session[follow_up.answer.session_id].append(follow_up)
+    for session in sessions:
+        session.follow_ups = follow_up_summary(by_session[session.id])
     finished = sorted((s for s in sessions if s.status == PracticeSession.Status.FINISHED), key=lambda s: s.finished_at)
     answers_by_session: dict[int, list[PromptAnswer]] = defaultdict(list)
     for answer in PromptAnswer.objects.filter(session__in=finished).order_by("number"):

@@ -3,7 +3,10 @@
 How an answer earns a rubric item:
 
 1. The answer is split into sentences, with their character spans for highlighting.
-2. The item is *met* by the first sentence where one of its `match` patterns hits, unless
+2. The item is *said* in a sentence where one of its `match` patterns hits, or in one sentence or two
+   consecutive ones that say every concept of one of its `ideas` (interview/concepts.py: concepts
+   from the shared vocabulary, compared as word stems, so "a counter that only goes up" and
+   "turns away a write with a smaller counter" say fencing without the word). Not said when
    - an `exclude` pattern hits that sentence (the script's own traps), or
    - the hit is negated: a negation cue shortly before it in the same clause ("we don't need an
      outbox", "no idempotency key", "we can do it without a saga") or a dismissal right after it
@@ -14,8 +17,11 @@ How an answer earns a rubric item:
    SALAD_CREDIT of the weight and does not count as covered. When most of an answer's words are
    in such lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is
    only listed.
+4. So does a bare line: a short sentence that adds nothing to the matched term ("We'd use fencing
+   tokens.") with no reasoned sentence beside it. An idea of two or more concepts is reasoning.
 
-The total is the weighted share of credit, 0–100. The follow-up is the heaviest item not covered.
+The item is *met* by the earliest hit that is neither salad nor bare. The total is the weighted
+share of credit, 0–100. The follow-up is the heaviest item not covered.
 `interview/scoring_quality.py` measures all this against human-labelled answers.
 """
 
@@ -26,10 +32,15 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Mapping, Sequence
 
+from .concepts import element_hits
+from .concepts import tokens as concept_tokens
+
 MET, LISTED, MISSED = "met", "listed", "missed"
 SALAD_CREDIT = 0.25
 # An answer whose words are mostly salad is salad throughout.
 SALAD_ANSWER_SHARE = 0.5
+# A sentence this short earns its item only with a reasoned sentence beside it.
+BARE_TERMS = 6
 
 _APOSTROPHE = "['’]"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -235,7 +246,8 @@ class ItemResult:
     sentence: str = ""  # the sentence that earned it
     span: tuple[int, int] | None = None  # that sentence's [start, end) in the answer
     match_span: tuple[int, int] | None = None  # the matched words' [start, end) in the answer
-    pattern: str = ""
+    pattern: str = ""  # the regex that matched, or "idea: concept + concept"
+    match_spans: list[list[int]] = field(default_factory=list)  # every matched phrase, for an idea
     discounted: list[Mention] = field(default_factory=list)
 
     @property
@@ -276,39 +288,122 @@ class Score:
         }
 
 
-def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True, salad: bool = True) -> Score:
-    """Score `text` against a rubric: a list of items with id, weight, description,
-    match (regexes), exclude (regexes, optional) and follow_up.
+@dataclass(frozen=True)
+class _Hit:
+    """Where an item was said: the sentences (one, or two consecutive), the matched words, and how."""
 
-    `negation` and `salad` switch those rules off, to measure what each is worth.
+    sentences: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]  # matched words, in the answer
+    via: str  # the regex, or "idea: a + b"
+
+
+def _pattern_hits(item: Mapping, sentences: list[Sentence], negation: bool, lost: list[Mention]) -> list[_Hit]:
+    hits = []
+    for index, sentence in enumerate(sentences):
+        excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
+        for pattern in item["match"]:
+            found = None
+            for m in _compiled(pattern).finditer(sentence.text):
+                if m.end() == m.start():
+                    continue
+                if excluded:
+                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"excluded: {excluded}"))
+                    break
+                cue = negation_of(sentence.text, m.start(), m.end()) if negation else ""
+                if cue:
+                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
+                    continue
+                found = m
+                break
+            if found:
+                hits.append(_Hit((index,), ((sentence.start + found.start(), sentence.start + found.end()),), pattern))
+                break
+    return hits
+
+
+def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, negation: bool,
+               lost: list[Mention]) -> list[_Hit]:
+    """Each idea said within one sentence or two consecutive ones, every concept live (not negated)."""
+    ideas = item.get("ideas") or []
+    if not ideas:
+        return []
+    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) for s in sentences]
+    live: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (sentence, element) -> spans
+
+    def spans_of(index: int, element: str) -> list[tuple[int, int]]:
+        key = (index, element)
+        if key not in live:
+            sentence, found = sentences[index], []
+            either_way = element.startswith("~")  # a harm prevented is named even when negated
+            for start, end, self_negated in element_hits(sentence_tokens[index], element):
+                cue = "" if self_negated or either_way or not negation else negation_of(sentence.text, start, end)
+                if cue:
+                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
+                else:
+                    found.append((sentence.start + start, sentence.start + end))
+            live[key] = found
+        return live[key]
+
+    hits = []
+    for index in range(len(sentences)):
+        for window in ((index,), (index, index + 1)):
+            if window[-1] >= len(sentences) or any(excluded[i] for i in window):
+                continue
+            for idea in ideas:
+                spans = []
+                for element in idea:
+                    # One word cannot say two concepts of an idea.
+                    here = [span for i in window for span in spans_of(i, element)
+                            if not any(span[0] < end and start < span[1] for start, end in spans)]
+                    if not here:
+                        break
+                    spans.append(here[0])
+                else:
+                    # Two sentences only when the second adds something the first did not say.
+                    if len(window) == 2 and not any(spans_of(window[1], e) for e in idea):
+                        continue
+                    hits.append(_Hit(window, tuple(sorted(set(spans))), "idea: " + " + ".join(idea)))
+    return hits
+
+
+_FUNCTION_WORDS = frozenset("""
+a an the of to in on for with and or by at as from into our my your their its his her just also really basically
+simply probably definitely here ok okay yes well
+""".split())
+
+
+def _content_word_count(words: list[str]) -> int:
+    """Words that say something beyond the matched term: not pronouns, auxiliaries or prepositions."""
+    return sum(1 for w in words
+               if re.split("['’]", w.lower())[0] not in _CLAUSE_WORDS and w.lower() not in _FUNCTION_WORDS)
+
+
+def _is_reasoned_sentence(text: str) -> bool:
+    terms = _TERM.findall(text)
+    return len(terms) > BARE_TERMS and _clause_word_count(terms) > 0 and not is_salad_sentence(text)
+
+
+def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True, salad: bool = True,
+                 ideas: bool = True, bare: bool = True) -> Score:
+    """Score `text` against a rubric: a list of items with id, weight, description,
+    match (regexes), ideas (lists of concepts, optional), exclude (regexes, optional) and follow_up.
+
+    `negation`, `salad`, `ideas` and `bare` switch those rules off, to measure what each is worth.
     """
     sentences = split_sentences(text)
-    # First pass: where each item is mentioned, and which mentions survive negation and excludes.
-    hits: list[list[tuple[Sentence, re.Match, str]]] = []  # per item: (sentence, match, pattern)
+    sentence_tokens = [concept_tokens(s.text) for s in sentences] if ideas else []
+    # First pass: where each item is said, and which mentions survive negation and excludes.
+    hits: list[list[_Hit]] = []
     discounted: list[list[Mention]] = []
-    earned_in: dict[int, set[str]] = {}  # sentence index -> items with a live mention there
+    earned_in: dict[int, set[str]] = {}  # sentence index -> items said there alone
     for item in rubric:
-        live, lost = [], []
-        for index, sentence in enumerate(sentences):
-            excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
-            for pattern in item["match"]:
-                found = None
-                for m in _compiled(pattern).finditer(sentence.text):
-                    if m.end() == m.start():
-                        continue
-                    if excluded:
-                        lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"excluded: {excluded}"))
-                        break
-                    cue = negation_of(sentence.text, m.start(), m.end()) if negation else ""
-                    if cue:
-                        lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
-                        continue
-                    found = m
-                    break
-                if found:
-                    live.append((sentence, found, pattern))
-                    earned_in.setdefault(index, set()).add(item["id"])
-                    break
+        lost: list[Mention] = []
+        live = _pattern_hits(item, sentences, negation, lost)
+        if ideas:
+            live += _idea_hits(item, sentences, sentence_tokens, negation, lost)
+        for hit in live:
+            if len(hit.sentences) == 1:
+                earned_in.setdefault(hit.sentences[0], set()).add(item["id"])
         hits.append(live)
         discounted.append(_unique(lost))
     salad_sentences = {
@@ -319,26 +414,45 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
     salad_words = sum(len(_TERM.findall(s.text)) for i, s in enumerate(sentences)
                       if i in salad_sentences or (salad and is_fragment(s.text)))
     salad_answer = total_words > 0 and salad_words / total_words >= SALAD_ANSWER_SHARE
+    reasoned_sentence = [_is_reasoned_sentence(s.text) for s in sentences]
+
+    def is_bare(hit: _Hit) -> bool:
+        """A short line with no reasoning in it or beside it: "We'd use fencing tokens." on its own."""
+        if not bare or len(hit.sentences) > 1 or hit.via.count(" + "):
+            return False
+        index = hit.sentences[0]
+        sentence = sentences[index]
+        start, end = hit.spans[0][0] - sentence.start, hit.spans[0][1] - sentence.start
+        rest = _TERM.findall(sentence.text[:start] + " " + sentence.text[end:])
+        if len(_TERM.findall(sentence.text)) > BARE_TERMS or _content_word_count(rest) > 1:
+            return False
+        return not any(0 <= j < len(sentences) and reasoned_sentence[j] for j in (index - 1, index + 1))
 
     results = []
     for item, live, lost in zip(rubric, hits, discounted):
         base = {"id": item["id"], "weight": int(item["weight"]), "description": item.get("description", ""),
                 "follow_up": item.get("follow_up", ""), "discounted": lost}
-        reasoned = [hit for hit in live if sentences.index(hit[0]) not in salad_sentences]
+        reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)]
         if reasoned and not salad_answer:
-            status, credit, (sentence, m, pattern) = MET, 1.0, reasoned[0]
+            status, credit, hit = MET, 1.0, min(reasoned, key=_hit_order)
         elif live:
-            status, credit, (sentence, m, pattern) = LISTED, SALAD_CREDIT, live[0]
+            status, credit, hit = LISTED, SALAD_CREDIT, min(live, key=_hit_order)
         else:
             results.append(ItemResult(status=MISSED, credit=0.0, **base))
             continue
+        first, last = sentences[hit.sentences[0]], sentences[hit.sentences[-1]]
         results.append(ItemResult(
-            status=status, credit=credit, sentence=sentence.text, span=(sentence.start, sentence.end),
-            match_span=(sentence.start + m.start(), sentence.start + m.end()), pattern=pattern, **base,
+            status=status, credit=credit, sentence=text[first.start:last.end], span=(first.start, last.end),
+            match_span=hit.spans[0], match_spans=[list(span) for span in hit.spans], pattern=hit.via, **base,
         ))
     weights = sum(r.weight for r in results)
     total = percent(sum(r.weight * r.credit for r in results), weights)
     return Score(items=results, total=total, salad=salad_answer, sentences=sentences)
+
+
+def _hit_order(hit: _Hit) -> tuple:
+    """The earliest sentence first; in it, a rubric pattern before an idea, one sentence before two."""
+    return hit.sentences[0], hit.via.startswith("idea: "), len(hit.sentences)
 
 
 def percent(part: float, whole: float) -> int:
@@ -356,33 +470,39 @@ def _unique(mentions: list[Mention]) -> list[Mention]:
 
 
 def highlight_segments(text: str, items: Sequence[Mapping]) -> list[dict]:
-    """The answer cut into pieces for display: each piece says which items its sentence earned.
+    """The answer cut into pieces for display: each piece says which items its sentences earned.
 
     `items` are ItemResult.to_dict()s; returns [{"text", "items": [ids], "status"}] covering
     the whole answer in order, so a template can escape each piece and wrap earned ones in <mark>.
+    An idea may be earned by two sentences, so spans can overlap: the text is cut at every edge.
     """
-    marks: dict[tuple[int, int], list[dict]] = {}
-    for item in items:
-        if item.get("status") in (MET, LISTED) and item.get("span"):
-            marks.setdefault(tuple(item["span"]), []).append(item)
-    pieces, cursor = [], 0
-    for (start, end) in sorted(marks):
-        if start < cursor:
-            continue  # spans are whole sentences, so they never overlap; be safe anyway
-        if start > cursor:
-            pieces.append({"text": text[cursor:start], "items": [], "status": ""})
-        earned = marks[(start, end)]
-        status = MET if any(i["status"] == MET for i in earned) else LISTED
-        pieces.append({"text": text[start:end], "items": [i["id"] for i in earned], "status": status})
-        cursor = end
-    if cursor < len(text):
-        pieces.append({"text": text[cursor:], "items": [], "status": ""})
-    return pieces
+    earned = [item for item in items if item.get("status") in (MET, LISTED) and item.get("span")]
+    edges = sorted({0, len(text), *(min(max(0, e), len(text)) for item in earned for e in item["span"])})
+    pieces = []
+    for start, end in zip(edges, edges[1:]):
+        covering = [i for i in earned if i["span"][0] <= start and end <= i["span"][1]]
+        status = (MET if any(i["status"] == MET for i in covering) else LISTED) if covering else ""
+        piece = {"text": text[start:end], "items": [i["id"] for i in covering], "status": status}
+        if pieces and not covering and not pieces[-1]["items"]:
+            pieces[-1]["text"] += piece["text"]
+        else:
+            pieces.append(piece)
+    return [p for p in pieces if p["text"]]
 
 
 def evidence_parts(text: str, item: Mapping) -> dict | None:
-    """The sentence that earned an item, cut around the matched words: {"before", "match", "after"}."""
+    """The words that earned an item, cut out of their sentence(s): {"before", "match", "after"} for the
+    first matched phrase, and "pieces" [{"text", "mark"}] marking every phrase of an idea."""
     if not item.get("span") or not item.get("match_span"):
         return None
     (start, end), (m_start, m_end) = item["span"], item["match_span"]
-    return {"before": text[start:m_start], "match": text[m_start:m_end], "after": text[m_end:end]}
+    spans = sorted(tuple(s) for s in item.get("match_spans") or [item["match_span"]])
+    pieces, cursor = [], start
+    for s_start, s_end in spans:
+        if s_start < cursor:
+            continue
+        pieces += [{"text": text[cursor:s_start], "mark": False}, {"text": text[s_start:s_end], "mark": True}]
+        cursor = s_end
+    pieces.append({"text": text[cursor:end], "mark": False})
+    return {"before": text[start:m_start], "match": text[m_start:m_end], "after": text[m_end:end],
+            "pieces": [p for p in pieces if p["text"]]}

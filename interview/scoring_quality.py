@@ -1,12 +1,18 @@
-"""How good is the scorer? Measured on the labelled answers in tests/interview_answers/.
+"""How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
+written alongside the patterns, and — when present — a held-out set in tests/interview_answers_heldout/,
+written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
+the vocabulary. The held-out figures are the honest ones; the tuning figures are an upper bound.
 
 Each labelled answer says which prompt it answers, its label (strong, partial, weak, off-topic,
-keyword-salad) and which rubric items a careful human grader says it really covers. From them:
+keyword-salad), optionally its style (`plain-words` for a strong answer without the usual jargon),
+and which rubric items a careful human grader says it really covers. From them:
 
 - rubric-item precision, recall and F1, micro-averaged over every (answer, item) pair, where the
   scorer's "covered" is an item it *met* (an item only named in a keyword list is not covered);
+- the same per label and per style, and plain-words recall on its own;
 - mean score per label, and per prompt whether strong > partial > weak;
-- whether every keyword-salad answer scores below the mean partial answer of its script;
+- whether every keyword-salad answer scores below the mean partial answer of its prompt (of its
+  script, where its prompt has no partial answer);
 - whether any item the grader did not credit was earned by a sentence with a negation in it
   ("we don't need idempotency because…"): a negated mention must not earn its item.
 
@@ -27,7 +33,10 @@ from .script_files import SCRIPTS_DIR, parse_script_dir
 from .scoring import score_answer
 
 ANSWERS_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answers"
+HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answers_heldout"
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")
+PLAIN_WORDS = "plain-words"
+_STYLE = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
 # Deliberately broader than the scorer's own negation rules: any of these words in the earning
 # sentence of an item the grader did not credit counts against the scorer.
 _ANY_NEGATION = re.compile(
@@ -52,10 +61,17 @@ class LabelledAnswer:
     label: str
     covers: frozenset[str]
     text: str
+    style: str = ""  # e.g. plain-words; "" when the file does not say
 
     @property
     def name(self) -> str:
-        return f"{self.path.name} answer {self.index} (prompt {self.prompt}, {self.label})"
+        style = f", {self.style}" if self.style else ""
+        return f"{self.path.name} answer {self.index} (prompt {self.prompt}, {self.label}{style})"
+
+    @property
+    def group(self) -> str:
+        """What the per-style table groups by: the style where given, else the label."""
+        return self.style or self.label
 
 
 def parse_answer_file(path: Path) -> list[LabelledAnswer]:
@@ -81,8 +97,13 @@ def parse_answer_file(path: Path) -> list[LabelledAnswer]:
             fail("field 'covers' must be a list of rubric item ids")
         if not isinstance(item.get("text"), str) or not item["text"].strip():
             fail("field 'text' is missing or empty")
+        style = item.get("style", "")
+        if not isinstance(style, str) or (style and not _STYLE.match(style)):
+            fail("field 'style' must be a lowercase-and-hyphens word such as plain-words")
+        if style == PLAIN_WORDS and item["label"] != "strong":
+            fail(f"field 'style': a {PLAIN_WORDS} answer is a strong answer in plain words, so its label is strong")
         answers.append(LabelledAnswer(path=path, index=index, script=raw["script"], prompt=item["prompt"],
-                                      label=item["label"], covers=frozenset(covers), text=item["text"]))
+                                      label=item["label"], covers=frozenset(covers), text=item["text"], style=style))
     return answers
 
 
@@ -90,10 +111,15 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
+def has_answers(answers_dir: Path) -> bool:
+    return Path(answers_dir).is_dir() and any(Path(answers_dir).glob("*.yaml"))
+
+
 def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, **rules) -> dict:
     """Score every labelled answer and compare with its labels; see the module docstring.
 
-    `rules` go to score_answer (negation=False, salad=False) to measure what each rule is worth.
+    `rules` go to score_answer (negation=False, salad=False, ideas=False, bare=False) to measure
+    what each rule is worth.
     """
     scripts = {script.slug: script for script in parse_script_dir(scripts_dir)}
     answers = [a for path in sorted(Path(answers_dir).glob("*.yaml")) for a in parse_answer_file(path)]
@@ -115,15 +141,17 @@ def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, *
 
     tp = fp = fn = 0
     per_label: dict[str, dict] = {label: {"scores": [], "tp": 0, "fp": 0, "fn": 0} for label in LABELS}
+    per_style: dict[str, dict] = defaultdict(lambda: {"scores": [], "tp": 0, "fp": 0, "fn": 0})
     item_errors: Counter = Counter()
     negation_failures, negated_ignored = [], 0
     for row in rows:
         answer, predicted = row["answer"], row["predicted"]
         gold = set(answer.covers)
-        stats = per_label[answer.label]
-        stats["scores"].append(row["result"].total)
-        for name, count in (("tp", len(predicted & gold)), ("fp", len(predicted - gold)), ("fn", len(gold - predicted))):
-            stats[name] += count
+        for stats in (per_label[answer.label], per_style[answer.group]):
+            stats["scores"].append(row["result"].total)
+            for name, count in (("tp", len(predicted & gold)), ("fp", len(predicted - gold)),
+                                ("fn", len(gold - predicted))):
+                stats[name] += count
         tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
         for item in row["result"].items:
             if item.id in predicted and item.id not in gold:
@@ -152,7 +180,7 @@ def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, *
         answer = row["answer"]
         if answer.label != "keyword-salad":
             continue
-        partials = by_script[answer.script].get("partial")
+        partials = by_prompt[(answer.script, answer.prompt)].get("partial") or by_script[answer.script].get("partial")
         bar = mean(partials) if partials else None
         salad.append({"answer": answer.name, "score": row["result"].total, "partial_mean": bar,
                       "ok": bar is None or row["result"].total < bar})
@@ -166,19 +194,9 @@ def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, *
         "recall": recall,
         "f1": _ratio(2 * precision * recall, precision + recall),
         "tp": tp, "fp": fp, "fn": fn,
-        "labels": {
-            label: {
-                "n": len(stats["scores"]),
-                "mean": mean(stats["scores"]) if stats["scores"] else None,
-                "min": min(stats["scores"], default=None),
-                "max": max(stats["scores"], default=None),
-                # None where nothing was credited or expected (off-topic, salad): there is nothing to measure.
-                "precision": _ratio(stats["tp"], stats["tp"] + stats["fp"]) if stats["tp"] + stats["fp"] else None,
-                "recall": _ratio(stats["tp"], stats["tp"] + stats["fn"]) if stats["tp"] + stats["fn"] else None,
-                "fp": stats["fp"],
-            }
-            for label, stats in per_label.items()
-        },
+        "labels": {label: _group_stats(stats) for label, stats in per_label.items()},
+        "styles": {style: _group_stats(stats) for style, stats in sorted(per_style.items())},
+        "plain_words_recall": _group_stats(per_style[PLAIN_WORDS])["recall"] if PLAIN_WORDS in per_style else None,
         "ranking": ranking,
         "salad": salad,
         "negation_failures": negation_failures,
@@ -188,28 +206,32 @@ def evaluate(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR, *
     }
 
 
+def _group_stats(stats: dict) -> dict:
+    return {
+        "n": len(stats["scores"]),
+        "mean": mean(stats["scores"]) if stats["scores"] else None,
+        "min": min(stats["scores"], default=None),
+        "max": max(stats["scores"], default=None),
+        # None where nothing was credited or expected (off-topic, salad): there is nothing to measure.
+        "precision": _ratio(stats["tp"], stats["tp"] + stats["fp"]) if stats["tp"] + stats["fp"] else None,
+        "recall": _ratio(stats["tp"], stats["tp"] + stats["fn"]) if stats["tp"] + stats["fn"] else None,
+        "fp": stats["fp"],
+    }
+
+
 def _figure(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR) -> list[str]:
-    """Lines for docs/benchmarks.md."""
-    lines = ["## Mock-interview scorer against the labelled answers", ""]
-    try:
-        report = evaluate(answers_dir, scripts_dir)
-    except ValueError as exc:
-        return lines + [f"Not measured: {exc}", ""]
-    if not report["answers"]:
-        return lines + [f"Not measured: no labelled answers in `{answers_dir.name}/` yet.", ""]
-    ranked_ok = sum(r["ok"] for r in report["ranking"] if len(r["compared"]) > 1)
-    ranked = sum(1 for r in report["ranking"] if len(r["compared"]) > 1)
-    lines += [
-        f"{report['answers']} answers to {report['prompts']} prompts of {report['scripts']} scripts, each labelled by a "
-        "human with the rubric items it really covers. The phrase rules alone (no semantic matcher); an item counts "
-        "as covered when it is met, not when it is only named in a list of terms. The patterns and these answers "
-        "were written for the same release; phrasings from real learners will do worse, so read the figures as an "
-        "upper bound and the rule ablations below as what each rule is worth.",
-        "",
+def _set_summary(name: str, report: dict) -> str:
+    ranked = [r for r in report["ranking"] if len(r["compared"]) > 1]
+    return (f"| {name} | {report['answers']} | {report['precision']:.2f} | {report['recall']:.2f} "
+            f"| {_figure(report['plain_words_recall'])} | {sum(r['ok'] for r in ranked)} of {len(ranked)} "
+            f"| {sum(s['ok'] for s in report['salad'])} of {len(report['salad'])} |")
+
+
+def _set_tables(report: dict) -> list[str]:
+    lines = [
         "| rubric items (micro-averaged) | precision | recall | F1 |",
         "| --- | ---: | ---: | ---: |",
         f"| {report['tp']} right, {report['fp']} wrongly credited, {report['fn']} missed "
@@ -222,19 +244,68 @@ def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS
         if stats["n"]:
             lines.append(f"| {label} | {stats['n']} | {stats['mean']:.1f} | {stats['min']} | {stats['max']} "
                          f"| {_figure(stats['precision'])} | {_figure(stats['recall'])} |")
-    salad_ok = sum(s["ok"] for s in report["salad"])
+    if any(a["answer"].style for a in report["rows"]):
+        lines += ["", "| style (label where none given) | answers | mean score | item precision | item recall |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for style, stats in report["styles"].items():
+            lines.append(f"| {style} | {stats['n']} | {stats['mean']:.1f} | {_figure(stats['precision'])} "
+                         f"| {_figure(stats['recall'])} |")
+    ranked = [r for r in report["ranking"] if len(r["compared"]) > 1]
     lines += [
         "",
-        f"- Ranking: strong > partial > weak on {ranked_ok} of {ranked} prompts.",
-        f"- Keyword salad below its script's mean partial answer: {salad_ok} of {len(report['salad'])}.",
+        f"- Ranking: strong > partial > weak on {sum(r['ok'] for r in ranked)} of {len(ranked)} prompts"
+        + (" (out of order: " + ", ".join(f"{r['script']} prompt {r['prompt']}" for r in ranked if not r["ok"]) + ")"
+           if not all(r["ok"] for r in ranked) else "") + ".",
+        f"- Keyword salad below the mean partial answer of its prompt: {sum(s['ok'] for s in report['salad'])} "
+        f"of {len(report['salad'])}.",
         f"- Negated mentions: {report['negated_ignored']} ignored as they should be; "
         f"{len(report['negation_failures'])} uncredited items earned by a sentence containing a negation.",
     ]
-    lines += ["", "What each rule is worth (the same set, scored with a rule switched off):", "",
+    return lines
+
+
+def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS_DIR,
+                    heldout_dir: Path = HELDOUT_DIR) -> list[str]:
+    """Lines for docs/benchmarks.md: the tuning set, and the held-out set where there is one."""
+    lines = ["## Mock-interview scorer against the labelled answers", ""]
+    try:
+        report = evaluate(answers_dir, scripts_dir)
+    except ValueError as exc:
+        return lines + [f"Not measured: {exc}", ""]
+    if not report["answers"]:
+        return lines + [f"Not measured: no labelled answers in `{answers_dir.name}/` yet.", ""]
+    heldout, heldout_error = None, ""
+    if has_answers(heldout_dir):
+        try:
+            heldout = evaluate(heldout_dir, scripts_dir)
+        except ValueError as exc:
+            heldout_error = str(exc)
+    lines += [
+        "Rubric items are matched by the script's phrase rules and by its ideas: concepts from the shared vocabulary "
+        "(`interview/vocabulary.yaml`, Snowball stems) said together within a sentence or two. An item counts as "
+        "covered when it is met, not when it is only named in a list of terms or on a bare line without reasoning.",
+        "",
+        "| set | answers | precision | recall | plain-words recall | strong > partial > weak | salad < partial |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        _set_summary(f"tuning (`{Path(answers_dir).name}/`)", report),
+    ]
+    if heldout is not None:
+        lines.append(_set_summary(f"held-out (`{Path(heldout_dir).name}/`)", heldout))
+    lines += [
+        "",
+        f"### Tuning set: {report['answers']} answers to {report['prompts']} prompts of {report['scripts']} scripts",
+        "",
+        "Written for the same release as the patterns and the vocabulary, so read these figures as an upper bound "
+        "and the rule ablations below as what each rule is worth.",
+        "",
+        *_set_tables(report),
+    ]
+    lines += ["", "What each rule is worth (the tuning set, scored with a rule switched off):", "",
               "| scorer | precision | recall | F1 | keyword-salad mean | salad below partial |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, rules in (("all rules", {}), ("no negation handling", {"negation": False}),
-                        ("no keyword-salad discount", {"salad": False})):
+                        ("no keyword-salad discount", {"salad": False}), ("no ideas (phrase rules only)", {"ideas": False}),
+                        ("no bare-line rule", {"bare": False})):
         variant = report if not rules else evaluate(answers_dir, scripts_dir, **rules)
         salad_mean = variant["labels"]["keyword-salad"]["mean"]
         lines.append(f"| {name} | {variant['precision']:.2f} | {variant['recall']:.2f} | {variant['f1']:.2f} "
@@ -242,7 +313,24 @@ def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS
                      f"| {sum(s['ok'] for s in variant['salad'])} of {len(variant['salad'])} |")
     worst = [e for e in report["item_errors"] if e[1] > 1][:8]
     if worst:
-        lines += ["", "Rubric items the phrase rules get wrong most often (candidates for better patterns):", ""]
+        lines += ["", "Rubric items the rules get wrong most often (candidates for better patterns):", ""]
         lines += [f"- `{script}` / `{item}`: {kind} {count}×" for (script, item, kind), count in worst]
+    if heldout is not None:
+        lines += [
+            "",
+            f"### Held-out set: {heldout['answers']} answers to {heldout['prompts']} prompts of {heldout['scripts']} "
+            "scripts, written blind",
+            "",
+            "Written by people who saw only the scenario and the prompt, labelled against the rubric descriptions, and "
+            "kept from whoever wrote the patterns and the vocabulary until the grader was done: the honest figures.",
+            "",
+            *_set_tables(heldout),
+        ]
+        misses = [e for e in heldout["item_errors"]][:10]
+        if misses:
+            lines += ["", "Held-out errors by rubric item:", ""]
+            lines += [f"- `{script}` / `{item}`: {kind} {count}×" for (script, item, kind), count in misses]
+    elif heldout_error:
+        lines += ["", f"Held-out set not measured: {heldout_error}"]
     lines.append("")
     return lines

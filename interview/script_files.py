@@ -8,12 +8,14 @@ bad pattern is reported at load time, not when a learner submits an answer.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
 from lessons.data_files import DataFileError
+
+from .concepts import vocabulary
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 LEVELS = ("senior", "staff")
@@ -25,7 +27,8 @@ WEIGHTS = (1, 3)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SCRIPT_FIELDS = {"slug", "title", "level", "topics", "experiments", "scenario", "prompts"}
 PROMPT_FIELDS = {"text", "minutes", "rubric", "model_answer", "pitfalls"}
-ITEM_FIELDS = {"id", "weight", "description", "match", "exclude", "follow_up"}
+ITEM_FIELDS = {"id", "weight", "description", "match", "ideas", "exclude", "follow_up"}
+IDEA_SIZE = (1, 5)
 
 
 class ScriptFileError(DataFileError):
@@ -40,6 +43,7 @@ class RubricItem:
     match: list[str]
     exclude: list[str]
     follow_up: str
+    ideas: list[list[str]] = field(default_factory=list)  # concept sets (interview/concepts.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -179,10 +183,28 @@ def _parse_item(prompt_fail, position: int, raw, seen_ids: dict[str, int], numbe
     weight = raw.get("weight")
     if not isinstance(weight, int) or isinstance(weight, bool) or not WEIGHTS[0] <= weight <= WEIGHTS[1]:
         fail(f"field 'weight' must be a whole number from {WEIGHTS[0]} to {WEIGHTS[1]}")
-    match = _patterns(raw.get("match"), "match", fail, required=True)
+    ideas = _ideas(raw.get("ideas"), fail)
+    match = _patterns(raw.get("match"), "match", fail, required=not ideas)
     exclude = _patterns(raw.get("exclude"), "exclude", fail, required=False)
     return RubricItem(id=raw["id"], weight=weight, description=raw["description"].strip(), match=match,
-                      exclude=exclude, follow_up=raw["follow_up"].strip())
+                      exclude=exclude, follow_up=raw["follow_up"].strip(), ideas=ideas)
+
+
+def _ideas(value, fail) -> list[list[str]]:
+    """Each idea: concept names from the shared vocabulary, or "phrase|phrase" literals, said together."""
+    if value is None:
+        return []
+    vocab = vocabulary()
+    if not isinstance(value, list):
+        fail("field 'ideas' must be a list of ideas, each a list of concepts")
+    for index, idea in enumerate(value, 1):
+        if not isinstance(idea, list) or not IDEA_SIZE[0] <= len(idea) <= IDEA_SIZE[1]:
+            fail(f"field 'ideas', idea {index}: must list {IDEA_SIZE[0]}–{IDEA_SIZE[1]} concepts")
+        for element in idea:
+            problem = vocab.check_element(element)
+            if problem:
+                fail(f"field 'ideas', idea {index}: {problem}")
+    return [list(idea) for idea in value]
 
 
 def _patterns(value, field: str, fail, *, required: bool) -> list[str]:

@@ -1,4 +1,5 @@
-"""Writes of a practice session: start, open a prompt, save a draft, submit, self-assess, finish.
+"""Writes of a practice session: start, open a prompt, save a draft, submit, answer the follow-up,
+self-assess, finish.
 
 Each transition is a conditional update guarded by state, so a double click, a late
 autosave racing a submit, or a retried request can never overwrite a submitted answer.
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lessons.models import Learner
 
-from .models import InterviewPrompt, InterviewScript, PracticeSession, PromptAnswer
+from .models import FollowUpAnswer, InterviewPrompt, InterviewScript, PracticeSession, PromptAnswer
+from .model_grader import model_verdicts
 from .scoring import percent, score_answer
 
 
@@ -75,12 +78,36 @@ def prompt_answer_submit(*, answer: PromptAnswer, text: str, now: datetime | Non
     topics = {item["id"]: item.get("topic", "") for item in rubric}
     for item in results["items"]:
         item["topic"] = topics.get(item["id"], "")
-    PromptAnswer.objects.filter(id=answer.id, submitted_at__isnull=True).update(
-        final_text=text, draft_text=text, draft_saved_at=now, submitted_at=now,
-        score=results["total"], results=results,
-    )
+    if settings.GRADER_URL and not answer.submitted:
+        # A second opinion beside the rubric's, never instead of it: the score stays the rubric's.
+        results["model"] = model_verdicts(text, rubric, url=settings.GRADER_URL, model=settings.GRADER_MODEL,
+                                          api_key=settings.GRADER_API_KEY, deadline=settings.GRADER_DEADLINE)
+    with transaction.atomic():
+        first = PromptAnswer.objects.filter(id=answer.id, submitted_at__isnull=True).update(
+            final_text=text, draft_text=text, draft_saved_at=now, submitted_at=now,
+            score=results["total"], results=results,
+        )
+        follow_up = results.get("follow_up")
+        if first and follow_up:
+            # The interviewer asks it as the score is shown, so its clock starts now.
+            FollowUpAnswer.objects.get_or_create(answer_id=answer.id, defaults={
+                "item_id": follow_up["id"], "question": follow_up["question"],
+                "description": follow_up["description"], "started_at": now})
     answer.refresh_from_db()
     return answer
+
+
+def follow_up_answer_submit(*, follow_up: FollowUpAnswer, text: str, now: datetime | None = None) -> FollowUpAnswer:
+    """Score the reply to a follow-up against the one rubric item it asks about; the first reply is kept."""
+    now = now or timezone.now()
+    item = next((i for i in follow_up.answer.prompt.rubric if i["id"] == follow_up.item_id), None)
+    if item is None:
+        raise SessionStateError("The script has changed since this follow-up was asked.")
+    result = score_answer(text, [item]).items[0].to_dict()
+    FollowUpAnswer.objects.filter(id=follow_up.id, submitted_at__isnull=True).update(
+        text=text, submitted_at=now, status=result["status"], credit=result["credit"], result=result)
+    follow_up.refresh_from_db()
+    return follow_up
 
 
 def prompt_answer_assess(*, answer: PromptAnswer, assessment: dict[str, str]) -> PromptAnswer:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/prompts/<int:number>/draft", views.draft_save, name="draft"),
     path("sessions/<int:session_id>/prompts/<int:number>/submit", views.answer_submit, name="submit"),
     path("sessions/<int:session_id>/prompts/<int:number>/assess", views.answer_assess, name="assess"),
+    path("sessions/<int:session_id>/prompts/<int:number>/follow-up", views.follow_up_submit, name="follow_up"),
     path("sessions/<int:session_id>/finish", views.session_finish, name="finish"),
     path("sessions/<int:session_id>/report/", views.session_report_page, name="report"),
 ]

@@ -10,12 +10,13 @@ from django.views.decorators.http import require_GET, require_POST
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
-from .forms import AnswerForm, DraftForm, SelfAssessmentForm, StartForm
-from .models import InterviewScript, PracticeSession, PromptAnswer
+from .forms import AnswerForm, DraftForm, FollowUpForm, SelfAssessmentForm, StartForm
+from .models import FollowUpAnswer, InterviewScript, PracticeSession, PromptAnswer
 from .report import assessment_rows, history, session_report
 from .scoring import evidence_parts, highlight_segments
 from .services import (
     SessionStateError,
+    follow_up_answer_submit,
     practice_session_current_number,
     practice_session_finish,
     practice_session_start,
@@ -99,7 +100,24 @@ def session_detail(request, session_id: int):
     return redirect("interview:prompt", session.id, number)
 
 
-def _prompt_context(session, answer, *, answer_form=None, assessment_form=None) -> dict:
+def _follow_up_context(session, answer, form=None) -> dict:
+    """The follow-up box: its question, clock and form until answered (while the interview lasts),
+    then the reply's verdict."""
+    follow_up = FollowUpAnswer.objects.filter(answer=answer).first()
+    if follow_up is None:
+        return {"follow_up_answer": None}
+    context = {"follow_up_answer": follow_up,
+               "follow_up_closed": not follow_up.submitted and session.status == PracticeSession.Status.FINISHED}
+    if follow_up.submitted:
+        context["follow_up_evidence"] = evidence_parts(follow_up.text, follow_up.result)
+    elif not context["follow_up_closed"]:
+        remaining = (follow_up.deadline - timezone.now()).total_seconds()
+        context.update({"follow_up_form": form or FollowUpForm(), "follow_up_remaining": max(0, int(remaining)),
+                        "follow_up_overtime": max(0, int(-remaining))})
+    return context
+
+
+def _prompt_context(session, answer, *, answer_form=None, assessment_form=None, follow_up_form=None) -> dict:
     now = timezone.now()
     context = {
         "session": session,
@@ -118,14 +136,18 @@ def _prompt_context(session, answer, *, answer_form=None, assessment_form=None) 
         })
         return context
     items = answer.results.get("items", [])
+    model = answer.results.get("model") or {}
     assessment_form = assessment_form or SelfAssessmentForm(
         answer.prompt.rubric, initial={f"item-{k}": v for k, v in answer.self_assessment.items()})
     rows = {row["item"]["id"]: row for row in assessment_rows(answer)}
     position = context["position"]
     context.update({
-        "items": [{**item, "evidence": evidence_parts(answer.final_text, item)} for item in items],
+        "items": [{**item, "evidence": evidence_parts(answer.final_text, item),
+                   "model": model.get("items", {}).get(item["id"])} for item in items],
+        "model_grader": model,
         "segments": highlight_segments(answer.final_text, items),
         "follow_up": answer.results.get("follow_up"),
+        **_follow_up_context(session, answer, follow_up_form),
         "over_time": (answer.seconds_used or 0) > answer.prompt.minutes * 60,
         "assessment_form": assessment_form,
         # One row per rubric item the learner can rate; an item added to the script later has no verdict.
@@ -187,6 +209,34 @@ def answer_submit(request, session_id: int, number: int):
     if request.htmx:
         return render(request, "interview/prompt.html#prompt-panel", _prompt_context(session, answer))
     return redirect("interview:prompt", session.id, number)
+
+
+@require_POST
+def follow_up_submit(request, session_id: int, number: int):
+    """The reply to the interviewer's follow-up: in place with htmx, or a plain form and a redirect."""
+    session = _get_session_for_learner(request, session_id)
+    answer = _get_answer(session, number)
+    follow_up = FollowUpAnswer.objects.select_related("answer__prompt").filter(answer=answer).first()
+    if follow_up is None:
+        return render(request, "errors/error.html", {"code": 409, "title": "No follow-up yet",
+                      "message": "Submit your answer first: the interviewer's follow-up comes after it."}, status=409)
+    if not follow_up.submitted and session.status == PracticeSession.Status.FINISHED:
+        return render(request, "errors/error.html", {"code": 409, "title": "The interview is over",
+                      "message": "This session is finished, so its follow-ups are closed."}, status=409)
+    if not follow_up.submitted:
+        form = FollowUpForm(request.POST)
+        if not form.is_valid():
+            context = _prompt_context(session, answer, follow_up_form=form)
+            template = "interview/prompt.html#follow-up" if request.htmx else "interview/prompt.html"
+            return render(request, template, context, status=400)
+        try:
+            follow_up_answer_submit(follow_up=follow_up, text=form.cleaned_data["text"])
+        except SessionStateError as exc:
+            return render(request, "errors/error.html", {"code": 409, "title": "Follow-up closed",
+                          "message": str(exc)}, status=409)
+    if request.htmx:
+        return render(request, "interview/prompt.html#follow-up", _prompt_context(session, answer))
+    return redirect(reverse("interview:prompt", args=[session.id, number]) + "#follow-up")
 
 
 @require_POST

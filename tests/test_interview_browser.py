@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from interview.loader import load_interview_scripts
-from interview.models import PracticeSession, PromptAnswer
+from interview.models import FollowUpAnswer, PracticeSession, PromptAnswer
 from lessons.content_loader import load_lessons
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -91,3 +91,43 @@ def test_a_whole_session_timer_draft_follow_up_model_answer_report_and_history(w
     page.wait_for_function("document.getElementById('history-chart').data !== undefined")
     assert page.evaluate("document.getElementById('history-chart').data.length") == 3
     assert page.locator("#history-chart .main-svg").count() >= 1
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_follow_up_is_answered_in_place_timed_and_scored(web_server, script, browser, wait_until, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{web_server}/interview/scripts/checkout-outbox-drill/")
+        page.get_by_role("button", name="Start the interview").click()
+        page.wait_for_url("**/prompts/1/")
+        page.locator("textarea[name=text]").fill(FIRST + SECOND)
+        page.get_by_role("button", name="Submit answer").click()
+
+        # The follow-up on the missed outbox is a reply box with its own two-minute clock.
+        box = page.get_by_label("Your reply")
+        box.wait_for()
+        face = page.locator("#follow-up #countdown .countdown-value")
+        start = seconds(face.text_content())
+        assert 110 <= start <= 120
+        wait_until(lambda: seconds(face.text_content()) < start, timeout=5, message="the follow-up clock to tick")
+        bounds = box.bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+        url = page.url
+        box.fill("The order and an outbox row go in the same transaction, and a relay publishes the row afterwards.")
+        page.get_by_role("button", name="Reply to the interviewer").click()
+        page.locator('#follow-up[data-answered="yes"]').wait_for()
+        assert page.url == url  # swapped in place, no navigation
+        assert page.locator("#follow-up .follow-up-result").get_attribute("data-status") == "met"
+        assert page.locator("#follow-up .evidence mark").first.text_content() == "outbox"
+        assert page.get_by_label("Your reply").count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        follow_up = FollowUpAnswer.objects.get(answer__session=PracticeSession.objects.get())
+        assert follow_up.status == "met" and follow_up.item_id == "outbox"
+        assert errors == []
+    finally:
+        context.close()

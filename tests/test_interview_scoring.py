@@ -162,7 +162,7 @@ def test_a_salad_answer_scores_below_a_partial_one():
 # --- totals, weights, follow-ups, highlighting ------------------------------------------------
 
 def test_the_total_is_the_weighted_share_of_items_covered():
-    assert score_answer("These are two separate commits.", RUBRIC).total == 38  # 3 of 8, rounded half up
+    assert score_answer("Saving the order and publishing it are two separate commits.", RUBRIC).total == 38  # 3 of 8, rounded half up
     assert score_answer("If it crashes after the commit, nothing is sent.", RUBRIC).total == 25  # 2 of 8
     assert score_answer("Something about microservices.", RUBRIC).total == 0
     assert score_answer("", RUBRIC).total == 0
@@ -171,7 +171,7 @@ def test_the_total_is_the_weighted_share_of_items_covered():
 def test_the_follow_up_is_for_the_heaviest_missed_item_first_in_rubric_order():
     result = score_answer("If the service crashes after the commit the event is lost.", RUBRIC)
     assert result.follow_up_item.id == "two-commit-points"  # weight 3, before outbox (also 3)
-    result = score_answer("These are two separate commits.", RUBRIC)
+    result = score_answer("Saving the order and publishing it are two separate commits.", RUBRIC)
     assert result.follow_up_item.id == "outbox"
     assert result.to_dict()["follow_up"] == {
         "id": "outbox", "question": "How would you make the publish happen if and only if the order commits?",
@@ -187,14 +187,17 @@ def test_no_follow_up_when_everything_is_covered():
 
 
 def test_highlight_segments_cover_the_whole_answer_and_mark_earning_sentences():
-    text = "Hello there. These are two separate commits. Bye <now>."
+    text = "Hello there. Saving and publishing are two separate commits. Bye <now>."
     items = score_answer(text, RUBRIC).to_dict()["items"]
     pieces = highlight_segments(text, items)
     assert "".join(p["text"] for p in pieces) == text
     assert [p for p in pieces if p["items"]] == [
-        {"text": "These are two separate commits.", "items": ["two-commit-points"], "status": MET}]
+        {"text": "Saving and publishing are two separate commits.", "items": ["two-commit-points"], "status": MET}]
     met = next(i for i in items if i["status"] == MET)
-    assert evidence_parts(text, met) == {"before": "These are ", "match": "two separate commits", "after": "."}
+    parts = evidence_parts(text, met)
+    assert (parts["before"], parts["match"], parts["after"]) == ("Saving and publishing are ", "two separate commits", ".")
+    assert parts["pieces"] == [{"text": "Saving and publishing are ", "mark": False},
+                               {"text": "two separate commits", "mark": True}, {"text": ".", "mark": False}]
 
 
 def test_scoring_is_deterministic_and_serialisable():
@@ -204,3 +207,101 @@ def test_scoring_is_deterministic_and_serialisable():
     first, second = score_answer(text, RUBRIC).to_dict(), score_answer(text, RUBRIC).to_dict()
     assert first == second
     assert json.loads(json.dumps(first)) == first
+
+
+# --- ideas: concepts said together, in any words ----------------------------------------------
+
+FENCING = [{
+    "id": "fencing-token", "weight": 3, "description": "Fencing tokens checked by the store.", "follow_up": "?",
+    "match": [r"fencing tokens?"],
+    "ideas": [["lock-grant|lock", "version", "monotonic"], ["storage-checks", "reject", "stale|compare-newer"]],
+}]
+
+
+def test_word_forms_are_one_stem():
+    from interview.concepts import phrase_stems
+
+    assert phrase_stems("queries") == phrase_stems("query")
+    assert phrase_stems("retried") == phrase_stems("retrying") == phrase_stems("retry")
+    assert phrase_stems("doesn't wait") == phrase_stems("does never wait") == ("doe", "NEG", "wait")
+
+
+def test_an_idea_in_plain_words_earns_the_item_with_every_phrase_marked():
+    text = "Every lock grant carries a counter that only goes up, and the database turns away a write with a smaller counter."
+    item = score_answer(text, FENCING).items[0]
+    assert item.status == MET and item.pattern.startswith("idea: ")
+    marked = [text[start:end] for start, end in item.match_spans]
+    assert {"lock grant", "counter", "only goes up"} <= set(marked) or {"database", "turns away"} <= set(marked)
+    pieces = evidence_parts(text, item.to_dict())["pieces"]
+    assert "".join(p["text"] for p in pieces) == text and any(p["mark"] for p in pieces)
+
+
+def test_an_idea_may_span_two_consecutive_sentences_but_not_three():
+    two = "Each time the lock is granted it comes with a counter. That counter only goes up."
+    three = "Each time the lock is granted we note it. The weather is nice today. The number only goes up."
+    item = score_answer(two, FENCING).items[0]
+    assert item.status == MET and item.sentence == two
+    assert score_answer(three, FENCING).items[0].status == MISSED
+
+
+def test_half_an_idea_earns_nothing():
+    assert score_answer("Every lock grant carries a counter, and we log it.", FENCING).items[0].status == MISSED
+
+
+def test_a_negated_concept_does_not_complete_an_idea():
+    text = "The lock grant has a counter but it never goes up and nothing is monotonic about it."
+    item = score_answer(text, FENCING).items[0]
+    assert item.status == MISSED and any(m.reason.startswith("negated") for m in item.discounted)
+
+
+def test_a_negation_binds_to_the_next_word_only():
+    from interview.concepts import find_phrase, phrase_stems, tokens
+
+    assert list(find_phrase(tokens("it has no fencing"), phrase_stems("no fencing")))
+    assert not list(find_phrase(tokens("we don't need fencing"), phrase_stems("no fencing")))
+
+
+def test_one_word_cannot_say_two_concepts_of_an_idea():
+    rubric = [{**FENCING[0], "match": [r"^$never"], "ideas": [["counter", "counter|version"]]}]
+    assert score_answer("We keep a counter of the grants here.", rubric).items[0].status == MISSED
+    assert score_answer("We keep a counter and a version of the grants here.", rubric).items[0].status == MET
+
+
+def test_switching_ideas_off_leaves_the_phrase_rules():
+    text = "Every lock grant carries a counter that only goes up, and the database turns away a write with a smaller counter."
+    assert score_answer(text, FENCING, ideas=False).items[0].status == MISSED
+
+
+# --- a bare line without reasoning ----------------------------------------------------------
+
+def test_a_bare_buzzword_line_on_its_own_is_only_listed():
+    for text in ("We'd use fencing tokens.", "Fencing tokens.", "Use fencing tokens!"):
+        item = score_answer(text, FENCING).items[0]
+        assert item.status == LISTED, text
+        assert item.credit < 1
+
+
+def test_a_short_line_with_reasoning_beside_it_counts():
+    text = "Use fencing tokens. The ledger keeps the highest token it has seen and refuses any write carrying a lower one."
+    assert score_answer(text, FENCING).items[0].status == MET
+    assert score_answer("Use fencing tokens.", FENCING, bare=False).items[0].status == MET
+
+
+def test_highlighting_handles_an_idea_that_overlaps_a_one_sentence_item():
+    rubric = FENCING + [{"id": "counter", "weight": 1, "description": "d", "follow_up": "f", "match": [r"counter"]}]
+    text = "Each time the lock is granted it comes with a counter. That counter only goes up, you see."
+    items = score_answer(text, rubric).to_dict()["items"]
+    pieces = highlight_segments(text, items)
+    assert "".join(p["text"] for p in pieces) == text
+    assert any(set(p["items"]) == {"fencing-token", "counter"} for p in pieces)
+
+
+def test_a_tilde_element_names_the_harm_a_mechanism_prevents_even_when_negated():
+    storm = [{"id": "retry-discipline", "weight": 2, "description": "d", "follow_up": "f", "match": [r"^$never"],
+              "ideas": [["retry", "jitter", "~storm|pile up"]]}]
+    plain = [{**storm[0], "ideas": [["retry", "jitter", "storm|pile up"]]}]
+    text = "Retries wait a random time first, so they can't pile up into a storm."
+    assert score_answer(text, storm).items[0].status == MET
+    assert score_answer(text, plain).items[0].status == MISSED
+    # The other elements still obey negation.
+    assert score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].status == MISSED

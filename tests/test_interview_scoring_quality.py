@@ -2,10 +2,14 @@
 the scorer's author): for every prompt strong > partial > weak, keyword salad below a partial
 answer, negated mentions never credited. `make bench` reports the same figures."""
 
+import json
+from pathlib import Path
+
 import pytest
+import yaml
 
 from interview.script_files import SCRIPTS_DIR
-from interview.scoring_quality import ANSWERS_DIR, evaluate, report_markdown
+from interview.scoring_quality import ANSWERS_DIR, HELDOUT_DIR, evaluate, has_answers, report_markdown
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
     pytest.skip("tests/interview_answers/ has no labelled answers yet, so the scorer cannot be ranked",
@@ -61,3 +65,118 @@ def test_an_answer_naming_an_unknown_item_is_a_readable_error(tmp_path):
         f"script: {script}\nanswers:\n  - prompt: 1\n    label: strong\n    covers: [no-such-item]\n    text: hello\n")
     with pytest.raises(ValueError, match=rf"{script}\.yaml: answer 1: field 'covers' names no-such-item"):
         evaluate(tmp_path, SCRIPTS_DIR)
+
+
+# --- a second, held-out directory (made up here, in a temporary directory) ---------------------
+
+FIXTURE_SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "interview"
+
+HELD_OUT = {
+    "script": "checkout-outbox-drill",
+    "answers": [
+        {"prompt": 1, "label": "strong", "covers": ["two-commit-points", "crash-window", "outbox"], "text":
+         "Saving the order and publishing the event are two separate commits that nothing makes atomic. If the "
+         "service crashes after the commit, the event is lost. So we write the event to an outbox table in the same "
+         "transaction as the order and a relay publishes it."},
+        {"prompt": 1, "label": "strong", "style": "plain-words", "covers": ["two-commit-points", "crash-window", "outbox"],
+         "text": "The broker and the database commit separately, and no single transaction spans both of them. "
+                 "Should the process die just after saving the order, nobody downstream ever hears about it. "
+                 "I'd put the message in a table inside the same transaction as the order and have a background "
+                 "job forward it."},
+        {"prompt": 1, "label": "partial", "covers": ["two-commit-points"], "text":
+         "The problem is that the order row and the Kafka message are two separate commits, so they are not atomic."},
+        {"prompt": 1, "label": "weak", "covers": [], "text": "Kafka is reliable, so I'd just publish after saving."},
+        {"prompt": 1, "label": "keyword-salad", "covers": [], "text": "Outbox, CDC, dual write, 2PC, sagas."},
+    ],
+}
+
+
+def write_answers(directory, data):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{data['script']}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return directory
+
+
+def test_a_held_out_directory_is_measured_with_styles_and_plain_words_recall(tmp_path):
+    report = evaluate(write_answers(tmp_path / "heldout", HELD_OUT), FIXTURE_SCRIPTS)
+    plain = [row for row in report["rows"] if row["answer"].style == "plain-words"]
+    assert len(plain) == 1 and report["answers"] == 5
+    gold, predicted = plain[0]["answer"].covers, plain[0]["predicted"]
+    assert report["plain_words_recall"] == len(gold & predicted) / len(gold)
+    assert report["styles"]["plain-words"]["n"] == 1 and report["styles"]["strong"]["n"] == 1
+    assert report["labels"]["strong"]["n"] == 2  # plain-words answers are strong answers too
+    assert [r["compared"] for r in report["ranking"]] == [["strong", "partial", "weak"]]
+    assert report["salad"][0]["partial_mean"] == report["ranking"][0]["means"]["partial"]  # its own prompt's partials
+
+
+def test_the_report_has_a_held_out_section_only_when_there_are_held_out_answers(tmp_path):
+    tuning = write_answers(tmp_path / "tuning", {**HELD_OUT, "answers": HELD_OUT["answers"][:1] + HELD_OUT["answers"][2:]})
+    absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir")
+    (tmp_path / "empty").mkdir()
+    empty = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "empty")
+    present = report_markdown(tuning, FIXTURE_SCRIPTS, write_answers(tmp_path / "heldout", HELD_OUT))
+    assert not any("Held-out" in line or "held-out (" in line for line in absent + empty)
+    assert any(line.startswith("| held-out (`heldout/`) | 5 |") for line in present)
+    assert any(line.startswith("### Held-out set: 5 answers") for line in present)
+    assert any(line.startswith("| plain-words | 1 |") for line in present)
+    # The tuning row comes first, and the held-out figures are not the tuning figures.
+    summary = [line for line in present if line.startswith(("| tuning", "| held-out"))]
+    assert summary[0].startswith("| tuning (`tuning/`) | 4 |")
+
+
+def test_a_plain_words_answer_must_be_labelled_strong(tmp_path):
+    data = {**HELD_OUT, "answers": [{**HELD_OUT["answers"][2], "style": "plain-words"}]}
+    with pytest.raises(ValueError, match="answer 1: field 'style': a plain-words answer is a strong answer"):
+        evaluate(write_answers(tmp_path, data), FIXTURE_SCRIPTS)
+
+
+def test_a_broken_held_out_file_is_reported_in_the_report_not_crashed(tmp_path):
+    broken = tmp_path / "heldout"
+    broken.mkdir()
+    (broken / "checkout-outbox-drill.yaml").write_text("script: checkout-outbox-drill\nanswers: [{prompt: 9, label: strong, text: x}]\n")
+    lines = report_markdown(write_answers(tmp_path / "tuning", HELD_OUT), FIXTURE_SCRIPTS, broken)
+    assert any(line.startswith("Held-out set not measured: checkout-outbox-drill.yaml") for line in lines)
+
+
+def test_the_management_command_reports_both_sets(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("score_quality", "--answers-dir", str(write_answers(tmp_path / "t", HELD_OUT)),
+                 "--heldout-dir", str(write_answers(tmp_path / "h", HELD_OUT)), "--scripts-dir", str(FIXTURE_SCRIPTS),
+                 "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert set(data) == {"tuning", "heldout"} and data["heldout"]["answers"] == 5
+    assert data["heldout"]["plain_words_recall"] is not None
+    out = StringIO()
+    call_command("score_quality", "--answers-dir", str(tmp_path / "t"), "--heldout-dir", str(tmp_path / "none"),
+                 "--scripts-dir", str(FIXTURE_SCRIPTS), stdout=out)
+    assert "## Mock-interview scorer" in out.getvalue() and "held-out (" not in out.getvalue()
+
+
+# --- the held-out set, once the lead has placed it (written blind; never tuned against) --------
+
+HELDOUT = evaluate(HELDOUT_DIR, SCRIPTS_DIR) if has_answers(HELDOUT_DIR) else None
+needs_heldout = pytest.mark.skipif(HELDOUT is None, reason="tests/interview_answers_heldout/ is not there yet")
+HELDOUT_RANKED = [r for r in HELDOUT["ranking"] if len(r["compared"]) > 1] if HELDOUT else []
+
+
+@needs_heldout
+@pytest.mark.parametrize("ranking", HELDOUT_RANKED, ids=[f"{r['script']}-p{r['prompt']}" for r in HELDOUT_RANKED])
+def test_held_out_strong_beats_partial_beats_weak_on_every_prompt(ranking):
+    assert ranking["ok"], {label: round(ranking["means"][label], 1) for label in ranking["compared"]}
+
+
+@needs_heldout
+@pytest.mark.parametrize("salad", HELDOUT["salad"] if HELDOUT else [], ids=[s["answer"] for s in HELDOUT["salad"]] if HELDOUT else [])
+def test_held_out_keyword_salad_scores_below_the_partial_answers_of_its_prompt(salad):
+    assert salad["ok"], f"scored {salad['score']}, partial answers average {salad['partial_mean']:.1f}"
+
+
+@needs_heldout
+def test_held_out_figures_meet_the_goals_of_issue_12():
+    assert HELDOUT["precision"] >= 0.9 and HELDOUT["recall"] >= 0.85, (HELDOUT["precision"], HELDOUT["recall"])
+    if HELDOUT["plain_words_recall"] is not None:
+        assert HELDOUT["plain_words_recall"] >= 0.7

@@ -192,3 +192,56 @@ def test_the_command_turns_a_bad_file_into_a_readable_error(scripts_dir):
 def test_the_real_scripts_load(capsys):
     call_command("load_interview_scripts")
     assert InterviewScript.objects.filter(active=True).count() >= 10
+
+
+def test_ideas_name_concepts_of_the_shared_vocabulary_and_a_typo_is_reported(tmp_path):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["ideas"] = [["outbox|same-transaction", "relay"], ["same-transactoin", "relay"]]
+    message = error_for(tmp_path, data)
+    assert message == ("checkout-outbox-drill.yaml: prompt 1: rubric item 'outbox': field 'ideas', idea 2: "
+                       "'same-transactoin' is not a concept in vocabulary.yaml")
+
+
+def test_an_item_may_have_ideas_instead_of_patterns(tmp_path):
+    data = fixture_data()
+    del data["prompts"][0]["rubric"][2]["match"]
+    data["prompts"][0]["rubric"][2]["ideas"] = [["outbox", "same-transaction"]]
+    item = parse_script_file(write(tmp_path, data), lesson_slugs=lesson_slugs_on_disk()).prompts[0].rubric[2]
+    assert item.match == [] and item.ideas == [["outbox", "same-transaction"]]
+    data["prompts"][0]["rubric"][2]["ideas"] = []
+    assert "field 'match' must be a non-empty list" in error_for(tmp_path, data)
+
+
+def test_an_idea_of_too_many_concepts_is_refused(tmp_path):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["ideas"] = [["outbox", "relay", "crash", "lost", "retry", "lease"]]
+    assert "field 'ideas', idea 1: must list 1–5 concepts" in error_for(tmp_path, data)
+
+
+def test_the_shared_vocabulary_parses_and_every_script_uses_it():
+    from interview.concepts import parse_vocabulary
+
+    vocabulary = parse_vocabulary()
+    assert len(vocabulary.concepts) >= 50
+    scripts = parse_script_dir(lesson_slugs=lesson_slugs_on_disk())
+    assert all(any(item.ideas for prompt in s.prompts for item in prompt.rubric) for s in scripts)
+
+
+def test_the_high_availability_script_ends_with_the_source_articles_own_question():
+    from interview.scoring import score_answer
+
+    script = parse_script_file(SCRIPTS_DIR / "high-availability-order-platform.yaml", lesson_slugs=lesson_slugs_on_disk())
+    last = script.prompts[-1]
+    assert last.text == "How would you ensure high availability and fault tolerance for this specific architecture?"
+    assert {item.id for item in last.rubric} >= {"five-nines-arithmetic", "async-replication-window",
+                                                 "retries-need-idempotency", "breaker-protects-caller"}
+    # The article's own candidate answer names the right tools and corrects none of its loose parts.
+    candidate = ("To achieve 'Five Nines' (99.999%) availability, we must eliminate all Single Points of Failure (SPOF). "
+                 "I would deploy the API Gateway and stateless microservices across multiple Availability Zones (AZs) "
+                 "behind an active-active load balancer. For the data layer, I would use asynchronous replication to a "
+                 "read-replica in a different region for disaster recovery. Furthermore, it's not enough to just deploy "
+                 "redundantly; we must protect the system from cascading failures. I would implement strict timeouts, "
+                 "retry mechanisms with exponential backoff and jitter, and Circuit Breakers (using a library like "
+                 "Resilience4j) on all synchronous network calls between microservices.")
+    result = score_answer(candidate, last.rubric_dicts)
+    assert not any(item.matched for item in result.items) and result.total == 0

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from interview.loader import load_interview_scripts
-from interview.models import InterviewScript, PracticeSession, PromptAnswer
+from interview.models import FollowUpAnswer, InterviewScript, PracticeSession, PromptAnswer
 from lessons.content_loader import load_lessons
 from lessons.models import Learner, Lesson
 
@@ -402,3 +402,134 @@ def test_backticks_in_a_scenario_show_as_code_and_nothing_else_is_trusted():
     from interview.templatetags.interview import inline_code
 
     assert inline_code("`POST /orders` then <script>x</script>") == "<code>POST /orders</code> then &lt;script&gt;x&lt;/script&gt;"
+
+
+# --- follow-ups you can answer ------------------------------------------------------------------
+
+OUTBOX_REPLY = "I would write the event to an outbox table in the same transaction as the order, and a relay publishes it."
+FOLLOW_UP_QUESTION = "How would you make the publish happen if and only if the order commits?"
+
+
+def reply(client, session, number, text, htmx=True):
+    return client.post(prompt_url(session, number, "follow-up"), {"text": text}, **(HTMX if htmx else {}))
+
+
+def test_after_a_submit_the_follow_up_on_the_heaviest_missed_item_is_a_timed_answer_box(alice, script):
+    session = start(alice)
+    html = submit(alice, session, 1, NO_OUTBOX).content.decode()
+    follow_up = FollowUpAnswer.objects.get(answer__session=session, answer__number=1)
+    assert follow_up.item_id == "outbox" and follow_up.question == FOLLOW_UP_QUESTION
+    assert follow_up.started_at == follow_up.answer.submitted_at and not follow_up.submitted
+    assert 'id="follow-up"' in html and f'hx-post="{prompt_url(session, 1, "follow-up")}"' in html
+    assert f'action="{prompt_url(session, 1, "follow-up")}"' in html  # works without JavaScript too
+    assert 'id="countdown"' in html and (">2:00<" in html or ">1:59<" in html)
+
+
+def test_a_reply_is_scored_against_that_rubric_item_in_place(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    response = reply(alice, session, 1, OUTBOX_REPLY)
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<section id="follow-up"')
+    follow_up = FollowUpAnswer.objects.get(answer__session=session)
+    assert follow_up.status == "met" and follow_up.credit == 1.0 and follow_up.text == OUTBOX_REPLY
+    assert follow_up.result["id"] == "outbox" and follow_up.seconds_used is not None
+    assert 'data-status="met"' in html and "<mark>outbox</mark>" in html
+    answer = PromptAnswer.objects.get(session=session, number=1)
+    assert answer.score == 63  # 5 of 8: the prompt keeps what the first answer earned
+
+
+def test_a_reply_that_misses_the_point_says_so(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    html = reply(alice, session, 1, "I'd make Kafka more reliable with more brokers.").content.decode()
+    assert FollowUpAnswer.objects.get(answer__session=session).status == "missed"
+    assert "found no sentence in your reply" in html
+
+
+def test_without_javascript_the_reply_redirects_back_to_the_follow_up(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX, htmx=False)
+    response = reply(alice, session, 1, OUTBOX_REPLY, htmx=False)
+    assert response.status_code == 302 and response["Location"] == prompt_url(session, 1) + "#follow-up"
+    html = alice.get(prompt_url(session, 1)).content.decode()
+    assert 'data-answered="yes"' in html and OUTBOX_REPLY in html and "Reply to the interviewer" not in html
+
+
+def test_replying_twice_keeps_the_first_reply(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    reply(alice, session, 1, OUTBOX_REPLY)
+    assert reply(alice, session, 1, "Something else entirely.").status_code == 200
+    assert FollowUpAnswer.objects.get(answer__session=session).text == OUTBOX_REPLY
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Write a reply before sending it."),
+    ("x" * 4001, "Keep the reply under 4000 characters"),
+])
+def test_an_empty_or_overlong_reply_is_a_form_error(alice, script, text, message):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    for htmx in (True, False):
+        response = reply(alice, session, 1, text, htmx=htmx)
+        assert response.status_code == 400 and message in response.content.decode()
+    assert not FollowUpAnswer.objects.get(answer__session=session).submitted
+
+
+def test_a_reply_is_escaped(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    html = reply(alice, session, 1, "<script>alert('outbox')</script> outbox in the same transaction").content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_no_follow_up_before_a_submit_nor_for_someone_else_nor_by_get(alice, bob, script):
+    session = start(alice)
+    alice.get(prompt_url(session, 1))
+    assert reply(alice, session, 1, OUTBOX_REPLY).status_code == 409
+    submit(alice, session, 1, NO_OUTBOX)
+    assert reply(bob, session, 1, OUTBOX_REPLY).status_code == 404
+    assert alice.get(prompt_url(session, 1, "follow-up")).status_code == 405
+    assert reply(alice, session, 9, OUTBOX_REPLY).status_code == 404
+    assert not FollowUpAnswer.objects.get(answer__session=session).submitted
+
+
+def test_an_answer_that_covers_everything_gets_no_follow_up_box(alice, script):
+    session = start(alice)
+    html = submit(alice, session, 1, NO_OUTBOX + " " + OUTBOX_REPLY).content.decode()
+    assert "the interviewer moves on" in html and not FollowUpAnswer.objects.exists()
+
+
+def test_a_late_reply_is_marked_over_time(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    FollowUpAnswer.objects.update(started_at=timezone.now() - timedelta(minutes=3))
+    html = alice.get(prompt_url(session, 1)).content.decode()
+    assert "Time's up" in html and ">+1:00<" in html
+    html = reply(alice, session, 1, OUTBOX_REPLY).content.decode()
+    assert "(over time)" in html and FollowUpAnswer.objects.get().over_time
+
+
+def test_the_report_and_history_keep_the_follow_ups(alice, script):
+    session = start(alice)
+    submit(alice, session, 1, NO_OUTBOX)
+    reply(alice, session, 1, OUTBOX_REPLY)
+    submit(alice, session, 2, STRONG_2)
+    submit(alice, session, 3, STRONG_3)
+    alice.post(f"/interview/sessions/{session.id}/finish")
+    asked = FollowUpAnswer.objects.filter(answer__session=session).count()
+    html = alice.get(f"/interview/sessions/{session.id}/report/").content.decode()
+    assert f"The interviewer followed up {asked} time" in html and "covered the point in 1" in html
+    assert FOLLOW_UP_QUESTION in html and OUTBOX_REPLY in html
+    history = alice.get("/interview/history/").content.decode()
+    assert f'<td class="follow-ups">1 of {asked}</td>' in history
+
+
+def test_a_finished_session_closes_its_unanswered_follow_ups(alice, script):
+    session = start(alice)
+    finish_session(alice, session)
+    html = alice.get(prompt_url(session, 1)).content.decode()
+    assert "Not answered before the interview finished." in html and "Reply to the interviewer" not in html
+    assert reply(alice, session, 1, OUTBOX_REPLY).status_code == 409
+    assert "not answered" in alice.get(f"/interview/sessions/{session.id}/report/").content.decode()

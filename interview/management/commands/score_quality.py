@@ -1,0 +1,37 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from interview.script_files import SCRIPTS_DIR
+from interview.scoring_quality import ANSWERS_DIR, HELDOUT_DIR, evaluate, has_answers, report_markdown
+
+
+class Command(BaseCommand):
+    help = ("How well the rubric scorer agrees with labelled answers: the tuning set and, when it exists, "
+            "the held-out set written blind. Needs no database.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--answers-dir", type=Path, default=ANSWERS_DIR, help="the tuning set")
+        parser.add_argument("--heldout-dir", type=Path, default=HELDOUT_DIR, help="the held-out set (skipped if absent)")
+        parser.add_argument("--scripts-dir", type=Path, default=SCRIPTS_DIR)
+        parser.add_argument("--json", action="store_true", dest="as_json", help="the figures as JSON")
+
+    def handle(self, *args, answers_dir, heldout_dir, scripts_dir, as_json, **options):
+        if not as_json:
+            self.stdout.write("\n".join(report_markdown(answers_dir, scripts_dir, heldout_dir)))
+            return
+        sets = {"tuning": answers_dir}
+        if has_answers(heldout_dir):
+            sets["heldout"] = heldout_dir
+        out = {}
+        for name, directory in sets.items():
+            try:
+                report = evaluate(directory, scripts_dir)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            out[name] = {key: report[key] for key in ("answers", "precision", "recall", "f1", "tp", "fp", "fn",
+                                                      "plain_words_recall", "labels", "styles")}
+            out[name]["ranking_ok"] = all(r["ok"] for r in report["ranking"])
+            out[name]["salad_ok"] = all(s["ok"] for s in report["salad"])
+        self.stdout.write(json.dumps(out, sort_keys=True))
