@@ -20,13 +20,14 @@ from lessons.learners import learner_for_request
 from playground.limits import session_key
 from playground.models import ExperimentRun
 
+from . import assignments as class_assignments
 from . import dashboard as class_dashboard
 from . import live, services
 from .access import (get_member_classroom, get_owned_classroom, is_instructor, live_token, membership_for,
                      read_live_token, remember_membership)
-from .forms import (AnswerForm, BankPollForm, ClassroomForm, JoinCodeForm, NicknameForm, PredictionPollForm,
+from .forms import (AnswerForm, AssignmentForm, BankPollForm, ClassroomForm, JoinCodeForm, NicknameForm, PredictionPollForm,
                     PresentForm, ReplayStepForm, TypedPollForm, poll_from_question)
-from .models import Answer, Classroom, Membership, Poll
+from .models import Answer, Assignment, Classroom, Membership, Poll
 from .results import poll_results, prediction_reveal
 
 JOINS_PER_MINUTE = 10
@@ -70,8 +71,7 @@ def _console_context(request, classroom: Classroom) -> dict:
     return {
         "classroom": classroom,
         "join_url": request.build_absolute_uri(classroom.join_url()),
-        "member_count": classroom.members.count(),
-        "members": classroom.members.all()[:500],
+        **_members_context(classroom),
         "poll": poll,
         "poll_actions": _poll_actions(poll) if poll else [],
         "reveal": prediction_reveal(poll) if poll and poll.is_prediction else None,
@@ -79,7 +79,25 @@ def _console_context(request, classroom: Classroom) -> dict:
         "run": run, **_run_context(run),
         "my_runs": ExperimentRun.objects.filter(created_by=request.user, status=ExperimentRun.Status.SUCCEEDED)[:20],
         "past_polls": classroom.polls.exclude(id=poll.id if poll else None)[:10],
+        "assignment_form": AssignmentForm(classroom=classroom),
+        "assignments": _assignments_with_totals(classroom),
     }
+
+
+def _assignments_with_totals(classroom: Classroom) -> list[tuple[Assignment, int]]:
+    matrix = class_assignments.completion_matrix(classroom)
+    return list(zip(matrix["assignments"], matrix["totals"]))
+
+
+MEMBERS_SHOWN = 500
+
+
+def _members_context(classroom: Classroom) -> dict:
+    # The token first: a join landing between the two reads is then fetched again, never missed.
+    token = live.members_token(classroom.id)
+    members = list(classroom.members.values_list("nickname", flat=True)[:MEMBERS_SHOWN])
+    count = len(members) if len(members) < MEMBERS_SHOWN else classroom.members.count()
+    return {"members_version": token, "member_count": count, "members": members}
 
 
 def _poll_actions(poll: Poll) -> list[tuple[str, str]]:
@@ -102,8 +120,20 @@ def projector(request, classroom_id: int):
     classroom = get_owned_classroom(request, classroom_id)
     return render(request, "classroom/projector.html", {
         "classroom": classroom, "join_url": request.build_absolute_uri(classroom.join_url()),
-        "member_count": classroom.members.count(),
+        **_members_context(classroom),
     })
+
+
+@require_GET
+@never_cache
+def members_live(request, classroom_id: int):
+    """Who has joined, for the instructor's pages; 204 when no one has since the token they hold."""
+    classroom = get_owned_classroom(request, classroom_id)
+    if request.GET.get("v") and request.GET["v"] == live.members_token(classroom.id):
+        return HttpResponse(status=204)
+    context = _members_context(classroom)
+    return JsonResponse({"v": context["members_version"], "count": context["member_count"],
+                         "html": render_to_string("classroom/_members.html", context, request)})
 
 
 @require_GET
@@ -202,6 +232,27 @@ def sync(request, classroom_id: int):
     return HttpResponse(status=204)
 
 
+@require_POST
+def assignment_new(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    form = AssignmentForm(request.POST, classroom=classroom)
+    if not form.is_valid():
+        context = _console_context(request, classroom)
+        context["assignment_form"] = form
+        return render(request, "classroom/console.html", context, status=400)
+    data = form.cleaned_data
+    services.assignment_create(classroom=classroom, kind=data["kind"], target=data["target"], title=data["title"],
+                               due=data["due"], note=data["note"])
+    return redirect(f"{classroom.get_absolute_url()}#assignments")
+
+
+@require_POST
+def assignment_delete(request, classroom_id: int, assignment_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    services.assignment_delete(assignment=get_object_or_404(Assignment, id=assignment_id, classroom=classroom))
+    return redirect(f"{classroom.get_absolute_url()}#assignments")
+
+
 @require_GET
 def dashboard(request, classroom_id: int):
     classroom = get_owned_classroom(request, classroom_id)
@@ -209,6 +260,7 @@ def dashboard(request, classroom_id: int):
     return render(request, "classroom/dashboard.html", {
         "classroom": classroom, "matrix": matrix, "polls": class_dashboard.poll_history(classroom),
         "figure": class_dashboard.heatmap_figure(matrix) if matrix["rows"] else None,
+        "completion": class_assignments.completion_matrix(classroom),
     })
 
 
@@ -217,6 +269,8 @@ def dashboard_csv(request, classroom_id: int, table: str):
     classroom = get_owned_classroom(request, classroom_id)
     if table == "mastery":
         content = class_dashboard.mastery_csv(class_dashboard.mastery_matrix(classroom))
+    elif table == "assignments":
+        content = class_assignments.completion_csv(class_assignments.completion_matrix(classroom))
     else:
         content = class_dashboard.polls_csv(class_dashboard.poll_history(classroom))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
@@ -318,6 +372,7 @@ def room(request, code: str):
     classroom, member = get_member_classroom(request, code)
     return render(request, "classroom/room.html", {
         "classroom": classroom, "version": classroom.state_version,
+        "assignments": class_assignments.for_student(classroom, member),
         **_poll_context(classroom.current_poll, member), **_run_context(classroom.presented_run),
     })
 
