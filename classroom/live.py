@@ -211,3 +211,96 @@ def cached_results(poll_id: int, token: str, compute) -> dict:
         return results
     except redis.RedisError:
         return compute()
+
+
+FRAGMENT_TTL_SECONDS = 300
+
+
+def cached_fragment(name: str, build) -> str:
+    """HTML that is the same for every screen (a presented run's charts), rendered once and shared."""
+    full = key(f"classroom:fragment:{name}")
+    try:
+        raw = redis_client().get(full)
+        if raw is not None:
+            return raw.decode()
+        html = str(build())
+        redis_client().set(full, html, ex=FRAGMENT_TTL_SECONDS)
+        return html
+    except redis.RedisError:
+        return str(build())
+
+
+def cached_json(name: str, build, ttl: int = RESULTS_TTL_SECONDS):
+    """A JSON-able value computed once for every screen that asks with the same name."""
+    full = key(f"classroom:json:{name}")
+    try:
+        raw = redis_client().get(full)
+        if raw is not None:
+            return json.loads(raw)
+        value = build()
+        redis_client().set(full, json.dumps(value, separators=(",", ":")), ex=ttl)
+        return value
+    except redis.RedisError:
+        return build()
+
+
+# --- Members' answers, so that a student's screen is rebuilt without the database ------------------
+# A hash per poll: member id → [value, correct, stamp]; the field "_" says the hash is complete
+# (written when the poll is created or reset, or refilled from the database after Redis forgot).
+
+def _answers_key(poll_id: int) -> str:
+    return key(f"poll:{poll_id}:answers")
+
+
+def answers_opened(poll_id: int) -> None:
+    def publish():
+        try:
+            pipe = redis_client().pipeline()
+            pipe.delete(_answers_key(poll_id))
+            pipe.hset(_answers_key(poll_id), "_", 1)
+            pipe.expire(_answers_key(poll_id), VERSION_TTL_SECONDS)
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
+    transaction.on_commit(publish)
+
+
+def answer_saved(poll_id: int, member_id: int, value, correct, stamp: float) -> None:
+    def publish():
+        try:
+            redis_client().hset(_answers_key(poll_id), str(member_id), json.dumps([value, correct, stamp]))
+        except redis.RedisError:
+            pass
+
+    transaction.on_commit(publish)
+
+
+def member_answer(poll_id: int, member_id: int, from_database):
+    """(value, correct, stamp) of a member's answer, or None; from_database() gives every answer of the poll."""
+    try:
+        complete, raw = redis_client().hmget(_answers_key(poll_id), "_", str(member_id))
+    except redis.RedisError:
+        complete, raw = None, None
+    if complete is not None:
+        return tuple(json.loads(raw)) if raw is not None else None
+    every = from_database()  # {member id: (value, correct, stamp)}
+    try:
+        pipe = redis_client().pipeline()
+        for other, answer in every.items():
+            # HSETNX: an answer saved since the database was read is newer; never overwrite it.
+            pipe.hsetnx(_answers_key(poll_id), str(other), json.dumps(list(answer)))
+        pipe.hset(_answers_key(poll_id), "_", 1)
+        pipe.expire(_answers_key(poll_id), VERSION_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+    return every.get(member_id)
+
+
+def state_document(classroom_id: int, version: int, build) -> dict:
+    """What every screen of the class shows at this version, built once from the database and shared.
+
+    Built after the version was read, so it is never older than the version it is filed under.
+    """
+    return cached_json(f"classroom:{classroom_id}:state:{version}", build, ttl=FRAGMENT_TTL_SECONDS)

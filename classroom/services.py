@@ -57,6 +57,7 @@ def poll_create(*, classroom: Classroom, kind: str, prompt: str, choices: list[s
         question=question, experiment_slug=experiment_slug, experiment_params=experiment_params,
     )
     Classroom.objects.filter(id=classroom.id).update(current_poll=poll)
+    live.answers_opened(poll.id)
     live.class_bump(classroom.id)
     return poll
 
@@ -75,6 +76,7 @@ def poll_answer(*, poll: Poll, member: Membership, value) -> Answer:
         poll=poll, member=member, defaults={"value": value, "correct": poll.grade(value)}
     )
     live.results_changed(poll.id)
+    live.answer_saved(poll.id, member.id, answer.value, answer.correct, answer.updated_at.timestamp())
     return answer
 
 
@@ -98,6 +100,7 @@ def poll_control(*, poll: Poll, action: str) -> Poll:
     if action == "reset":
         poll.answers.all().delete()
         live.results_changed(poll.id)
+        live.answers_opened(poll.id)
     if action == "dismiss":
         Classroom.objects.filter(id=poll.classroom_id, current_poll=poll).update(current_poll=None)
     elif action in ("reopen", "reset"):
