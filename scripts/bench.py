@@ -347,6 +347,7 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
                     HASH_SESSION_KEY: instructor.get_session_auth_hash()})
     session.create()
     work = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
+    load = os.getloadavg()[0]  # the machine is shared: read the figures against this
     try:
         with gunicorn_serving("classroom") as url:
             env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
@@ -371,7 +372,8 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
                  if follows_frames else "the live endpoint once a second (a finished run on screen, as after a run)")
     lines = [
         f"**{'Poll and a live run' if follows_frames else 'Poll'}.** {joined} students joined, {answers} answered; "
-        f"{CLASS_SECONDS} s under gunicorn (2 workers × 4 threads); students poll {following}; the instructor's chart polls every 500 ms.",
+        f"{CLASS_SECONDS} s under gunicorn (2 workers × 4 threads); students poll {following}; the instructor's chart polls every 500 ms. "
+        f"Load average when it started: {load:.1f} on {os.cpu_count()} cores.",
         "",
         "| endpoint | requests | failures | p50 | p99 | max |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

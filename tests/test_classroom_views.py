@@ -296,6 +296,38 @@ def test_screens_reach_the_end_of_a_presented_run_with_no_instructor_page_open(c
     assert classroom.state_version == body["v"]
 
 
+def test_a_changed_class_reaches_every_screen_without_the_database_after_the_first(classroom, alice, bob,
+                                                                                django_assert_num_queries):
+    from classroom import live
+    from playground.live import redis_client
+
+    others = [Client() for _ in range(2)]
+    for i, other in enumerate(others):
+        join(other, classroom, f"s{i}")
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which <one>?", choices=["a", "b"])
+    answer(others[0], classroom, poll, choice="1")
+
+    def live_url(client):
+        room = client.get(f"/c/{classroom.code}/").content.decode()
+        return re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+
+    urls = [live_url(client) for client in (bob, *others)]
+    first = bob.get(f"{urls[0]}&v=0&run=").json()  # builds the class's state document
+    with django_assert_num_queries(0):
+        second = others[0].get(f"{urls[1]}&v=0&run=").json()
+        third = others[1].get(f"{urls[2]}&v=0&run=").json()
+    assert first["v"] == second["v"] == third["v"]
+    assert "Which &lt;one&gt;?" in second["poll_html"] and "Your answer: <strong>b</strong>" in second["poll_html"]
+    assert "data-my-answer" not in third["poll_html"]
+    # Each screen gets its own answer form token and results link, never another student's.
+    assert "csrfmiddlewaretoken" in third["poll_html"]
+    # Redis forgot the answers: they come back from the database, and are right.
+    redis_client().delete(live._answers_key(poll.id))
+    again = others[0].get(f"{urls[1]}&v=0&run=").json()
+    assert "Your answer: <strong>b</strong>" in again["poll_html"]
+    assert "data-my-answer" not in bob.get(f"{urls[0]}&v=0&run=").json()["poll_html"]
+
+
 def test_the_dashboard_shows_mastery_and_poll_history_and_exports_both(lessons_loaded, classroom, alice, bob, charlie):
     poll = poll_create(classroom=classroom, kind="single", prompt="Which, <really>?", choices=["a", "b"], correct=[1])
     answer(bob, classroom, poll, choice="1")
