@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from lessons.models import Question
 from playground.experiments import EXPERIMENTS
@@ -169,3 +170,48 @@ class ReplayStepForm(forms.Form):
 
 class PresentForm(forms.Form):
     run = forms.UUIDField(required=False)
+
+
+MAX_ASSIGNMENTS = 100
+MAX_DUE_DAYS = 366
+
+
+class AssignmentForm(forms.Form):
+    what = forms.ChoiceField(choices=(), label="What to assign")
+    due = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text="Done by the end of this day.")
+    note = forms.CharField(max_length=200, required=False, label="Note for students (optional)")
+
+    def __init__(self, *args, classroom=None, **kwargs):
+        from .assignments import assignable_choices
+
+        super().__init__(*args, **kwargs)
+        self.classroom = classroom
+        self.fields["what"].choices = assignable_choices()
+
+    def clean_due(self):
+        due, today = self.cleaned_data["due"], timezone.localdate()
+        if due < today:
+            raise forms.ValidationError("The due date has already passed; pick today or a later day.")
+        if (due - today).days > MAX_DUE_DAYS:
+            raise forms.ValidationError("Pick a due date within a year.")
+        return due
+
+    def clean(self):
+        from .assignments import target_title
+
+        cleaned = super().clean()
+        if "what" not in cleaned:
+            return cleaned
+        kind, _, target = cleaned["what"].partition(":")
+        title = target_title(kind, target)
+        if title is None:  # gone between rendering the form and posting it
+            raise forms.ValidationError({"what": "That is no longer available to assign."})
+        if self.classroom is not None:
+            assigned = self.classroom.assignments
+            if assigned.filter(kind=kind, target=target).exists():
+                raise forms.ValidationError({"what": "This is already assigned to the class."})
+            if assigned.count() >= MAX_ASSIGNMENTS:
+                raise forms.ValidationError(f"A class can have at most {MAX_ASSIGNMENTS} assignments; remove an old one first.")
+        cleaned.update(kind=kind, target=target, title=title)
+        return cleaned

@@ -39,20 +39,98 @@ def _raise_version(classroom_id: int, version: int) -> None:
         pass
 
 
+def _watch_key(classroom_id: int) -> str:
+    return key(f"classroom:{classroom_id}:watch")
+
+
+def _check_key(classroom_id: int) -> str:
+    return key(f"classroom:{classroom_id}:checked")
+
+
+# How often, at most, the server reads a presented run's status from the database while it is live.
+RUN_CHECK_INTERVAL_MS = 500
+
+
 def class_version(classroom_id: int) -> int | None:
-    """The class's state version; None when the class no longer exists."""
+    """The class's state version; None when the class no longer exists.
+
+    While the class is shown a run that has not ended, the server itself (not the
+    instructor's page, which may be closed) notices the run ending and moves the
+    class on: at most one students' poll every RUN_CHECK_INTERVAL_MS reads the run's status.
+    """
+    try:
+        cached, watching = redis_client().mget(_version_key(classroom_id), _watch_key(classroom_id))
+    except redis.RedisError:
+        cached, watching = None, None
+    if cached is None:
+        cached, watching = _version_from_database(classroom_id)
+        if cached is None:
+            return None
+    if watching is not None and _may_check(classroom_id):
+        return presented_run_check(classroom_id) or int(cached)
+    return int(cached)
+
+
+def _may_check(classroom_id: int) -> bool:
+    if RUN_CHECK_INTERVAL_MS <= 0:
+        return True
+    try:
+        return bool(redis_client().set(_check_key(classroom_id), 1, px=RUN_CHECK_INTERVAL_MS, nx=True))
+    except redis.RedisError:
+        return False
+
+
+def _version_from_database(classroom_id: int) -> tuple[int | None, str | None]:
+    """Redis forgot (restarted, expired): the database has the version and the run on screen.
+
+    Whether screens saw that run end went with Redis, so a presented run is watched
+    again; if it has ended, every screen fetches the class once more, which is harmless.
+    """
     from .models import Classroom
 
-    try:
-        cached = redis_client().get(_version_key(classroom_id))
-    except redis.RedisError:
-        cached = None
-    if cached is not None:
-        return int(cached)
-    version = Classroom.objects.filter(id=classroom_id).values_list("state_version", flat=True).first()
-    if version is not None:
-        _raise_version(classroom_id, version)
+    row = Classroom.objects.filter(id=classroom_id).values("state_version", "presented_run_id").first()
+    if row is None:
+        return None, None
+    _raise_version(classroom_id, row["state_version"])
+    if row["presented_run_id"] is None:
+        return row["state_version"], None
+    watch_run(classroom_id, row["presented_run_id"])
+    return row["state_version"], str(row["presented_run_id"])
+
+
+def presented_run_check(classroom_id: int) -> int | None:
+    """If the run on the class's screens has ended, bump the class (once) and stop watching; the new version."""
+    from playground.models import ExperimentRun
+
+    from .models import Classroom
+
+    row = Classroom.objects.filter(id=classroom_id).values("state_version", "presented_run_id", "presented_run__status").first()
+    if row is None:
+        return None
+    if row["presented_run_id"] and row["presented_run__status"] not in ExperimentRun.FINAL:
+        return None
+    # Conditional on the version read: of many screens noticing at once, one bump wins.
+    moved = Classroom.objects.filter(id=classroom_id, state_version=row["state_version"]).update(
+        state_version=F("state_version") + 1)
+    version = row["state_version"] + 1 if moved else Classroom.objects.filter(id=classroom_id).values_list(
+        "state_version", flat=True).first()
+    _raise_version(classroom_id, version)
+    unwatch_run(classroom_id)
     return version
+
+
+def watch_run(classroom_id: int, run_id) -> None:
+    try:
+        redis_client().set(_watch_key(classroom_id), str(run_id), ex=VERSION_TTL_SECONDS)
+    except redis.RedisError:
+        pass
+
+
+def unwatch_run(classroom_id: int) -> None:
+    try:
+        redis_client().delete(_watch_key(classroom_id))
+    except redis.RedisError:
+        pass
 
 
 def class_bump(classroom_id: int) -> None:
@@ -73,29 +151,50 @@ def _results_key(poll_id: int) -> str:
     return key(f"poll:{poll_id}:rv")
 
 
-def results_token(poll_id: int) -> str:
-    """A token that changes whenever the poll's answers change ("" without Redis: always stale)."""
+def _token(name: str) -> str:
+    """A token that changes whenever what `name` stands for changes ("" without Redis: always stale)."""
     try:
         client = redis_client()
-        token = client.get(_results_key(poll_id))
+        token = client.get(name)
         if token is None:
-            client.set(_results_key(poll_id), uuid.uuid4().hex, ex=VERSION_TTL_SECONDS, nx=True)
-            token = client.get(_results_key(poll_id))
+            client.set(name, uuid.uuid4().hex, ex=VERSION_TTL_SECONDS, nx=True)
+            token = client.get(name)
         return token.decode() if token else ""
     except redis.RedisError:
         return ""
 
 
-def results_changed(poll_id: int) -> None:
+def _changed(name: str) -> None:
     """A random token rather than a counter, so a restarted Redis can never repeat one a screen holds."""
 
     def publish():
         try:
-            redis_client().set(_results_key(poll_id), uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
+            redis_client().set(name, uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
         except redis.RedisError:
             pass
 
     transaction.on_commit(publish)
+
+
+def results_token(poll_id: int) -> str:
+    return _token(_results_key(poll_id))
+
+
+def results_changed(poll_id: int) -> None:
+    _changed(_results_key(poll_id))
+
+
+def _members_key(classroom_id: int) -> str:
+    return key(f"classroom:{classroom_id}:members")
+
+
+def members_token(classroom_id: int) -> str:
+    """Changes whenever someone joins: the instructor's member list asks with the one it has."""
+    return _token(_members_key(classroom_id))
+
+
+def members_changed(classroom_id: int) -> None:
+    _changed(_members_key(classroom_id))
 
 
 def cached_results(poll_id: int, token: str, compute) -> dict:
@@ -112,3 +211,96 @@ def cached_results(poll_id: int, token: str, compute) -> dict:
         return results
     except redis.RedisError:
         return compute()
+
+
+FRAGMENT_TTL_SECONDS = 300
+
+
+def cached_fragment(name: str, build) -> str:
+    """HTML that is the same for every screen (a presented run's charts), rendered once and shared."""
+    full = key(f"classroom:fragment:{name}")
+    try:
+        raw = redis_client().get(full)
+        if raw is not None:
+            return raw.decode()
+        html = str(build())
+        redis_client().set(full, html, ex=FRAGMENT_TTL_SECONDS)
+        return html
+    except redis.RedisError:
+        return str(build())
+
+
+def cached_json(name: str, build, ttl: int = RESULTS_TTL_SECONDS):
+    """A JSON-able value computed once for every screen that asks with the same name."""
+    full = key(f"classroom:json:{name}")
+    try:
+        raw = redis_client().get(full)
+        if raw is not None:
+            return json.loads(raw)
+        value = build()
+        redis_client().set(full, json.dumps(value, separators=(",", ":")), ex=ttl)
+        return value
+    except redis.RedisError:
+        return build()
+
+
+# --- Members' answers, so that a student's screen is rebuilt without the database ------------------
+# A hash per poll: member id → [value, correct, stamp]; the field "_" says the hash is complete
+# (written when the poll is created or reset, or refilled from the database after Redis forgot).
+
+def _answers_key(poll_id: int) -> str:
+    return key(f"poll:{poll_id}:answers")
+
+
+def answers_opened(poll_id: int) -> None:
+    def publish():
+        try:
+            pipe = redis_client().pipeline()
+            pipe.delete(_answers_key(poll_id))
+            pipe.hset(_answers_key(poll_id), "_", 1)
+            pipe.expire(_answers_key(poll_id), VERSION_TTL_SECONDS)
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
+    transaction.on_commit(publish)
+
+
+def answer_saved(poll_id: int, member_id: int, value, correct, stamp: float) -> None:
+    def publish():
+        try:
+            redis_client().hset(_answers_key(poll_id), str(member_id), json.dumps([value, correct, stamp]))
+        except redis.RedisError:
+            pass
+
+    transaction.on_commit(publish)
+
+
+def member_answer(poll_id: int, member_id: int, from_database):
+    """(value, correct, stamp) of a member's answer, or None; from_database() gives every answer of the poll."""
+    try:
+        complete, raw = redis_client().hmget(_answers_key(poll_id), "_", str(member_id))
+    except redis.RedisError:
+        complete, raw = None, None
+    if complete is not None:
+        return tuple(json.loads(raw)) if raw is not None else None
+    every = from_database()  # {member id: (value, correct, stamp)}
+    try:
+        pipe = redis_client().pipeline()
+        for other, answer in every.items():
+            # HSETNX: an answer saved since the database was read is newer; never overwrite it.
+            pipe.hsetnx(_answers_key(poll_id), str(other), json.dumps(list(answer)))
+        pipe.hset(_answers_key(poll_id), "_", 1)
+        pipe.expire(_answers_key(poll_id), VERSION_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+    return every.get(member_id)
+
+
+def state_document(classroom_id: int, version: int, build) -> dict:
+    """What every screen of the class shows at this version, built once from the database and shared.
+
+    Built after the version was read, so it is never older than the version it is filed under.
+    """
+    return cached_json(f"classroom:{classroom_id}:state:{version}", build, ttl=FRAGMENT_TTL_SECONDS)

@@ -128,3 +128,29 @@ class Answer(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["poll", "member"], name="one_answer_per_poll")]
+
+
+class Assignment(models.Model):
+    """Work set for a class with a due date; who has done it is read from their records, never ticked."""
+
+    class Kind(models.TextChoices):
+        LESSON = "lesson", "Lesson"
+        QUIZ = "quiz", "Quiz"
+        EXPERIMENT = "experiment", "Experiment"
+        INTERVIEW = "interview", "Interview script"
+
+    classroom = models.ForeignKey(Classroom, on_delete=models.CASCADE, related_name="assignments")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.SlugField(max_length=120)  # the lesson's, experiment's or interview script's slug
+    # Kept as assigned, so a list still reads if the lesson or script is later renamed or retired.
+    title = models.CharField(max_length=200)
+    due = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due", "id"]
+        constraints = [models.UniqueConstraint(fields=["classroom", "kind", "target"], name="one_assignment_per_target")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"

@@ -54,7 +54,10 @@ def _nice_width(raw: float) -> float:
 
 def prediction_reveal(poll: Poll) -> dict | None:
     """Predictions beside the measured number, once the poll's run has finished."""
-    run = poll.run
+    from playground.models import ExperimentRun
+
+    # Not poll.run: that would read the run's frames too, which the reveal never needs.
+    run = ExperimentRun.objects.defer("frames").filter(id=poll.run_id).first() if poll.run_id else None
     if run is None or not run.summary or run.experiment is None or run.experiment.prediction is None:
         return None
     actual = run.summary.get(run.experiment.prediction.summary_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from . import live
-from .models import Answer, Classroom, Membership, Poll, new_join_code
+from .models import Answer, Assignment, Classroom, Membership, Poll, new_join_code
 
 
 class JoinRefused(Exception):
@@ -36,10 +36,11 @@ def membership_join(*, classroom: Classroom, nickname: str, user=None, learner=N
         raise JoinRefused(f"This class is full ({classroom.capacity} students).")
     try:
         with transaction.atomic():
-            # No class_bump: nothing on students' screens depends on who else joined.
+            # No class_bump: nothing on students' screens depends on who else joined; only the instructor's list does.
             member = Membership.objects.create(
                 classroom=classroom, nickname=nickname, user=user, learner=learner, session_key=session_key
             )
+            live.members_changed(classroom.id)
     except IntegrityError:
         raise JoinRefused(f"Someone in this class is already called “{nickname}”. Pick another nickname.")
     return member
@@ -56,6 +57,7 @@ def poll_create(*, classroom: Classroom, kind: str, prompt: str, choices: list[s
         question=question, experiment_slug=experiment_slug, experiment_params=experiment_params,
     )
     Classroom.objects.filter(id=classroom.id).update(current_poll=poll)
+    live.answers_opened(poll.id)
     live.class_bump(classroom.id)
     return poll
 
@@ -74,6 +76,7 @@ def poll_answer(*, poll: Poll, member: Membership, value) -> Answer:
         poll=poll, member=member, defaults={"value": value, "correct": poll.grade(value)}
     )
     live.results_changed(poll.id)
+    live.answer_saved(poll.id, member.id, answer.value, answer.correct, answer.updated_at.timestamp())
     return answer
 
 
@@ -97,6 +100,7 @@ def poll_control(*, poll: Poll, action: str) -> Poll:
     if action == "reset":
         poll.answers.all().delete()
         live.results_changed(poll.id)
+        live.answers_opened(poll.id)
     if action == "dismiss":
         Classroom.objects.filter(id=poll.classroom_id, current_poll=poll).update(current_poll=None)
     elif action in ("reopen", "reset"):
@@ -111,6 +115,11 @@ def classroom_present(*, classroom: Classroom, run) -> None:
     """Put a run on every student's screen (None takes it off)."""
     Classroom.objects.filter(id=classroom.id).update(presented_run=run, replay_step=None)
     live.class_bump(classroom.id)
+    # A run still going is watched by the server, so screens reach its end with no instructor's page open.
+    if run is not None and not run.is_final:
+        transaction.on_commit(lambda: live.watch_run(classroom.id, run.id))
+    else:
+        transaction.on_commit(lambda: live.unwatch_run(classroom.id))
 
 
 @transaction.atomic
@@ -141,3 +150,11 @@ def prediction_run_start(*, poll: Poll, user, session_key: str):
         Poll.objects.filter(id=poll.id).update(run=run, status=Poll.Status.CLOSED)
         classroom_present(classroom=poll.classroom, run=run)
     return run
+
+
+def assignment_create(*, classroom: Classroom, kind: str, target: str, title: str, due, note: str = "") -> Assignment:
+    return Assignment.objects.create(classroom=classroom, kind=kind, target=target, title=title, due=due, note=note)
+
+
+def assignment_delete(*, assignment: Assignment) -> None:
+    assignment.delete()

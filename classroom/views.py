@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import segno
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import get_usage
@@ -20,13 +22,14 @@ from lessons.learners import learner_for_request
 from playground.limits import session_key
 from playground.models import ExperimentRun
 
+from . import assignments as class_assignments
 from . import dashboard as class_dashboard
 from . import live, services
 from .access import (get_member_classroom, get_owned_classroom, is_instructor, live_token, membership_for,
                      read_live_token, remember_membership)
-from .forms import (AnswerForm, BankPollForm, ClassroomForm, JoinCodeForm, NicknameForm, PredictionPollForm,
+from .forms import (AnswerForm, AssignmentForm, BankPollForm, ClassroomForm, JoinCodeForm, NicknameForm, PredictionPollForm,
                     PresentForm, ReplayStepForm, TypedPollForm, poll_from_question)
-from .models import Answer, Classroom, Membership, Poll
+from .models import Answer, Assignment, Classroom, Membership, Poll
 from .results import poll_results, prediction_reveal
 
 JOINS_PER_MINUTE = 10
@@ -70,8 +73,7 @@ def _console_context(request, classroom: Classroom) -> dict:
     return {
         "classroom": classroom,
         "join_url": request.build_absolute_uri(classroom.join_url()),
-        "member_count": classroom.members.count(),
-        "members": classroom.members.all()[:500],
+        **_members_context(classroom),
         "poll": poll,
         "poll_actions": _poll_actions(poll) if poll else [],
         "reveal": prediction_reveal(poll) if poll and poll.is_prediction else None,
@@ -79,7 +81,25 @@ def _console_context(request, classroom: Classroom) -> dict:
         "run": run, **_run_context(run),
         "my_runs": ExperimentRun.objects.filter(created_by=request.user, status=ExperimentRun.Status.SUCCEEDED)[:20],
         "past_polls": classroom.polls.exclude(id=poll.id if poll else None)[:10],
+        "assignment_form": AssignmentForm(classroom=classroom),
+        "assignments": _assignments_with_totals(classroom),
     }
+
+
+def _assignments_with_totals(classroom: Classroom) -> list[tuple[Assignment, int]]:
+    matrix = class_assignments.completion_matrix(classroom)
+    return list(zip(matrix["assignments"], matrix["totals"]))
+
+
+MEMBERS_SHOWN = 500
+
+
+def _members_context(classroom: Classroom) -> dict:
+    # The token first: a join landing between the two reads is then fetched again, never missed.
+    token = live.members_token(classroom.id)
+    members = list(classroom.members.values_list("nickname", flat=True)[:MEMBERS_SHOWN])
+    count = len(members) if len(members) < MEMBERS_SHOWN else classroom.members.count()
+    return {"members_version": token, "member_count": count, "members": members}
 
 
 def _poll_actions(poll: Poll) -> list[tuple[str, str]]:
@@ -102,8 +122,20 @@ def projector(request, classroom_id: int):
     classroom = get_owned_classroom(request, classroom_id)
     return render(request, "classroom/projector.html", {
         "classroom": classroom, "join_url": request.build_absolute_uri(classroom.join_url()),
-        "member_count": classroom.members.count(),
+        **_members_context(classroom),
     })
+
+
+@require_GET
+@never_cache
+def members_live(request, classroom_id: int):
+    """Who has joined, for the instructor's pages; 204 when no one has since the token they hold."""
+    classroom = get_owned_classroom(request, classroom_id)
+    if request.GET.get("v") and request.GET["v"] == live.members_token(classroom.id):
+        return HttpResponse(status=204)
+    context = _members_context(classroom)
+    return JsonResponse({"v": context["members_version"], "count": context["member_count"],
+                         "html": render_to_string("classroom/_members.html", context, request)})
 
 
 @require_GET
@@ -202,6 +234,27 @@ def sync(request, classroom_id: int):
     return HttpResponse(status=204)
 
 
+@require_POST
+def assignment_new(request, classroom_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    form = AssignmentForm(request.POST, classroom=classroom)
+    if not form.is_valid():
+        context = _console_context(request, classroom)
+        context["assignment_form"] = form
+        return render(request, "classroom/console.html", context, status=400)
+    data = form.cleaned_data
+    services.assignment_create(classroom=classroom, kind=data["kind"], target=data["target"], title=data["title"],
+                               due=data["due"], note=data["note"])
+    return redirect(f"{classroom.get_absolute_url()}#assignments")
+
+
+@require_POST
+def assignment_delete(request, classroom_id: int, assignment_id: int):
+    classroom = get_owned_classroom(request, classroom_id)
+    services.assignment_delete(assignment=get_object_or_404(Assignment, id=assignment_id, classroom=classroom))
+    return redirect(f"{classroom.get_absolute_url()}#assignments")
+
+
 @require_GET
 def dashboard(request, classroom_id: int):
     classroom = get_owned_classroom(request, classroom_id)
@@ -209,6 +262,7 @@ def dashboard(request, classroom_id: int):
     return render(request, "classroom/dashboard.html", {
         "classroom": classroom, "matrix": matrix, "polls": class_dashboard.poll_history(classroom),
         "figure": class_dashboard.heatmap_figure(matrix) if matrix["rows"] else None,
+        "completion": class_assignments.completion_matrix(classroom),
     })
 
 
@@ -217,6 +271,8 @@ def dashboard_csv(request, classroom_id: int, table: str):
     classroom = get_owned_classroom(request, classroom_id)
     if table == "mastery":
         content = class_dashboard.mastery_csv(class_dashboard.mastery_matrix(classroom))
+    elif table == "assignments":
+        content = class_assignments.completion_csv(class_assignments.completion_matrix(classroom))
     else:
         content = class_dashboard.polls_csv(class_dashboard.poll_history(classroom))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
@@ -294,31 +350,78 @@ def _run_context(run: ExperimentRun | None) -> dict:
             "run_key": f"{run.id}:{run.is_final}"}
 
 
-def _poll_context(poll: Poll | None, member: Membership, *, form=None, saved=False, error=None) -> dict:
+def _run_html(run_id) -> tuple[str, str]:
+    """The presented run's key and HTML for students' screens, rendered once per run state and shared.
+
+    Only the run's status is read per request: its frames (the bulk of the row) only when the HTML is built.
+    """
+    if run_id is None:
+        return "", ""
+    status = ExperimentRun.objects.filter(id=run_id).values_list("status", flat=True).first()
+    if status is None:
+        return "", ""
+
+    def build():
+        return render_to_string("classroom/_run.html", _run_context(ExperimentRun.objects.get(id=run_id)))
+
+    return f"{run_id}:{status in ExperimentRun.FINAL}", mark_safe(live.cached_fragment(f"run:{run_id}:{status}", build))
+
+
+def _reveal(poll: Poll, run_status: str | None) -> dict | None:
+    """Predictions beside the result: the same for everyone, so computed once per change of answers or run."""
+    return live.cached_json(f"poll:{poll.id}:reveal:{run_status}:{live.results_token(poll.id)}",
+                            lambda: prediction_reveal(poll))
+
+
+@dataclass(frozen=True)
+class MemberAnswer:
+    value: object
+    correct: bool | None
+    stamp: float  # when it was last changed
+
+
+def _member_answer(poll_id: int, member_id: int) -> MemberAnswer | None:
+    def from_database():
+        return {row["member_id"]: (row["value"], row["correct"], row["updated_at"].timestamp())
+                for row in Answer.objects.filter(poll_id=poll_id).values("member_id", "value", "correct", "updated_at")}
+
+    found = live.member_answer(poll_id, member_id, from_database)
+    return MemberAnswer(*found) if found is not None else None
+
+
+_UNREAD = object()
+
+
+def _poll_context(poll: Poll | None, member: Membership, *, form=None, saved=False, error=None,
+                  run_status=_UNREAD) -> dict:
     context = {"poll": poll, "member": member, "token": live_token(member), "saved": saved, "error": error}
     if poll is None:
         return context
-    answer = Answer.objects.filter(poll=poll, member=member).first()
+    answer = _member_answer(poll.id, member.id)
     if form is None and poll.is_open:
         initial = None
         if answer is not None:
             initial = {"choice": str(answer.value[0])} if poll.kind == Poll.Kind.SINGLE else (
                 {"choices": [str(v) for v in answer.value]} if poll.kind == Poll.Kind.MULTIPLE else {"number": answer.value})
         form = AnswerForm(poll, initial=initial)
+    if run_status is _UNREAD:
+        run_status = (ExperimentRun.objects.filter(id=poll.run_id).values_list("status", flat=True).first()
+                      if poll.run_id else None)
     context.update(answer=answer, form=form, poll_key=":".join(map(str, [
-        poll.id, poll.status, poll.results_visible, poll.show_closest, poll.run_id and poll.run.status,
-        answer and answer.updated_at.timestamp()])),
+        poll.id, poll.status, poll.results_visible, poll.show_closest, run_status, answer and answer.stamp])),
                    my_choices=[poll.choices[i] for i in answer.value] if answer and poll.kind != Poll.Kind.NUMBER else [],
-                   reveal=prediction_reveal(poll) if poll.is_prediction else None)
+                   reveal=_reveal(poll, run_status) if poll.is_prediction else None)
     return context
 
 
 @require_GET
 def room(request, code: str):
     classroom, member = get_member_classroom(request, code)
+    run_key, run_html = _run_html(classroom.presented_run_id)
     return render(request, "classroom/room.html", {
         "classroom": classroom, "version": classroom.state_version,
-        **_poll_context(classroom.current_poll, member), **_run_context(classroom.presented_run),
+        "assignments": class_assignments.for_student(classroom, member),
+        **_poll_context(classroom.current_poll, member), "run_key": run_key, "run_html": run_html,
     })
 
 
@@ -341,8 +444,10 @@ def answer(request, code: str, poll_id: int):
                 return redirect("classroom:room", code=classroom.code)
             form, saved, status = None, True, 200
     poll.refresh_from_db()
-    return render(request, template, {"classroom": classroom, **_poll_context(poll, member, form=form, saved=saved, error=error),
-                                      **_run_context(classroom.presented_run)}, status=status)
+    context = {"classroom": classroom, **_poll_context(poll, member, form=form, saved=saved, error=error)}
+    if not request.htmx:  # the whole page; an htmx answer replaces only the poll box
+        context["run_key"], context["run_html"] = _run_html(classroom.presented_run_id)
+    return render(request, template, context, status=status)
 
 
 @require_GET
@@ -355,20 +460,43 @@ def room_live(request):
         raise Http404("This class no longer exists")
     if request.GET.get("v") == str(version):
         return HttpResponse(status=204)
-    member = Membership.objects.filter(id=member_id, classroom_id=classroom_id).select_related("classroom").first()
-    if member is None:
-        raise Http404("You are not in this class")
-    classroom = Classroom.objects.select_related("current_poll", "presented_run").get(id=classroom_id)
-    run_context = _run_context(classroom.presented_run)
-    poll_context = _poll_context(classroom.current_poll, member)
+    # The signed token names the member; memberships are never removed from a class that still exists.
+    state = live.state_document(classroom_id, version, lambda: _state_document(classroom_id))
+    if state is None:
+        raise Http404("This class no longer exists")
+    classroom = Classroom.from_db("default", ["id", "code"], [classroom_id, state["code"]])
+    member = Membership.from_db("default", ["id", "classroom_id"], [member_id, classroom_id])
+    poll = Poll.from_db("default", list(state["poll"]), list(state["poll"].values())) if state["poll"] else None
+    poll_context = _poll_context(poll, member, run_status=state["poll_run_status"])
+    run_key = f"{state['run_id']}:{state['run_status'] in ExperimentRun.FINAL}" if state["run_id"] else ""
     body = {
         "v": version,
         "poll_key": poll_context.get("poll_key", ""),
         "poll_html": render_to_string("classroom/_poll.html", {"classroom": classroom, **poll_context}, request),
-        "run_key": run_context.get("run_key", ""),
-        "step": classroom.replay_step,
+        "run_key": run_key,
+        "step": state["step"],
     }
     # The run's figures can be large: send them only to a screen that does not have this run yet.
-    if request.GET.get("run") != body["run_key"]:
-        body["run_html"] = render_to_string("classroom/_run.html", {"classroom": classroom, **run_context}, request)
+    if request.GET.get("run") != run_key:
+        body["run_html"] = _run_html(state["run_id"])[1] if state["run_id"] else ""
     return JsonResponse(body)
+
+
+POLL_STATE_FIELDS = ("id", "classroom_id", "kind", "prompt", "choices", "correct", "question_id", "status",
+                     "results_visible", "experiment_slug", "experiment_params", "run_id", "show_closest")
+
+
+def _state_document(classroom_id: int) -> dict | None:
+    """The class as every screen shows it, as JSON: its poll, the presented run's status, the replay step."""
+    row = Classroom.objects.filter(id=classroom_id).values("code", "current_poll_id", "presented_run_id",
+                                                           "presented_run__status", "replay_step").first()
+    if row is None:
+        return None
+    poll = Poll.objects.filter(id=row["current_poll_id"]).values(*POLL_STATE_FIELDS).first() if row["current_poll_id"] else None
+    poll_run_status = None
+    if poll and poll["run_id"]:
+        poll["run_id"] = str(poll["run_id"])
+        poll_run_status = ExperimentRun.objects.filter(id=poll["run_id"]).values_list("status", flat=True).first()
+    return {"code": row["code"], "poll": poll, "poll_run_status": poll_run_status,
+            "run_id": str(row["presented_run_id"]) if row["presented_run_id"] else None,
+            "run_status": row["presented_run__status"], "step": row["replay_step"]}

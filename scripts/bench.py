@@ -325,10 +325,69 @@ CLASS_SECONDS = 45
 
 def bench_classroom() -> list[str]:
     lines = ["The load generator runs on the same 2 cores as gunicorn, Redis and the database, so it competes with the "
-             "server it measures."]
+             "server it measures.", "", *bench_class_cpu()]
     for follows_frames in (False, True):
         lines += ["", *bench_class_once(follows_frames=follows_frames)]
     return lines
+
+
+def bench_class_cpu(repeats: int = 25) -> list[str]:
+    """CPU time per request of the live endpoints, in-process: unlike latency, barely moved by a busy machine.
+
+    25 repeats: the answers stay under the per-session limit of 30 a minute.
+    """
+    import re
+
+    from django.contrib.auth.models import User
+    from django.test.utils import override_settings
+
+    from classroom.services import classroom_create, classroom_present, poll_create
+    from lessons.models import Learner
+    from playground.models import ExperimentRun
+
+    instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+    classroom = classroom_create(owner=instructor, name="CPU class")
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which commits first?", choices=["order", "event"])
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
+    frames: list[dict] = []
+    summary = experiment.run(params, 7, frames.append)
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames, summary=summary,
+                                       status=ExperimentRun.Status.SUCCEEDED, created_by=instructor)
+    classroom_present(classroom=classroom, run=run)
+    try:
+        hosts = override_settings(ALLOWED_HOSTS=["testserver"])
+        hosts.enable()
+        student = Client()
+        student.post(f"/join/{classroom.code}/", {"nickname": "cpu"})
+        room = student.get(f"/c/{classroom.code}/").content.decode()
+        live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+        version = re.search(r'data-version="(\d+)"', room).group(1)
+        run_key = re.search(r'data-run-key="([^"]*)"', room).group(1)
+        cases = [("live, unchanged (204): the floor", f"{live_url}&v={version}&run={run_key}", None),
+                 ("live, class changed (200)", f"{live_url}&v=0&run={run_key}", None),
+                 ("live, class changed, with the run's charts (200)", f"{live_url}&v=0&run=", None),
+                 ("room page", f"/c/{classroom.code}/", None),
+                 ("answer (htmx)", f"/c/{classroom.code}/polls/{poll.id}/answer", {"choice": "1"})]
+        rows = []
+        for name, url, data in cases:
+            call = (lambda: student.post(url, data, HTTP_HX_REQUEST="true")) if data else (lambda: student.get(url))
+            call()
+            started = time.process_time()
+            for _ in range(repeats):
+                call()
+            rows.append((name, (time.process_time() - started) / repeats * 1000))
+    finally:
+        hosts.disable()
+        Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
+        classroom.delete()
+        run.delete()
+        instructor.delete()
+    floor = rows[0][1]
+    return [f"**CPU per request** (in-process through Django's test client, mean of {repeats}; the machine's load barely "
+            f"moves it; load average {os.getloadavg()[0]:.1f}):", "",
+            "| request | CPU ms | ratio to the floor |", "| --- | ---: | ---: |",
+            *[f"| {name} | {ms:.2f} | {ms / floor:.1f} |" for name, ms in rows]]
 
 
 def bench_class_once(*, follows_frames: bool) -> list[str]:
@@ -361,6 +420,7 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
                     HASH_SESSION_KEY: instructor.get_session_auth_hash()})
     session.create()
     work = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
+    load = os.getloadavg()[0]  # the machine is shared: read the figures against this
     try:
         with gunicorn_serving("classroom") as url:
             env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
@@ -385,7 +445,8 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
                  if follows_frames else "the live endpoint once a second (a finished run on screen, as after a run)")
     lines = [
         f"**{'Poll and a live run' if follows_frames else 'Poll'}.** {joined} students joined, {answers} answered; "
-        f"{CLASS_SECONDS} s under gunicorn (2 workers × 4 threads); students poll {following}; the instructor's chart polls every 500 ms.",
+        f"{CLASS_SECONDS} s under gunicorn (2 workers × 4 threads); students poll {following}; the instructor's chart polls every 500 ms. "
+        f"Load average when it started: {load:.1f} on {os.cpu_count()} cores.",
         "",
         "| endpoint | requests | failures | p50 | p99 | max |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

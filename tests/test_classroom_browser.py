@@ -1,8 +1,12 @@
 """A class in headless Chromium: an instructor and two students (one on a 390-px phone), against gunicorn and a real worker."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+
+from django.utils import timezone
 
 from classroom.models import Answer, Classroom, Poll
 
@@ -56,9 +60,11 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
         student.locator("[data-waiting]").wait_for()
     assert ada.locator("[data-nickname]").inner_text() == XSS_NICKNAME
     assert grace.evaluate("document.documentElement.scrollWidth") <= 390
-    teacher.reload()
+    # The instructor's list fills in as they join, without a reload.
+    teacher.wait_for_function("document.querySelector('[data-members-count]').textContent === '2'")
     teacher.locator("[data-members]").evaluate("el => el.closest('details').open = true")
     assert XSS_NICKNAME in teacher.locator("[data-members]").inner_text()
+    assert teacher.locator("[data-members] li").count() == 2
     assert teacher.evaluate("window.pwned") is None and ada.evaluate("window.pwned") is None
 
     # A typed poll reaches both screens without a reload; answers grow the instructor's chart.
@@ -89,6 +95,10 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
         student.get_by_role("button", name="Send").click()
         student.locator("[data-my-answer]").filter(has_text=guess).wait_for()
     teacher.get_by_role("button", name="Start the run").click()
+    teacher.locator("[data-run-chart]").wait_for()
+    # The instructor closes the console: the students' screens follow the run to its end all the same.
+    teacher_context = teacher.context
+    teacher.close()
     # The presented run appears on the phone and grows while the worker runs it.
     grace.wait_for_function(f"{STUDENT_TRACE} > 0", timeout=60_000)
     early = grace.evaluate(STUDENT_TRACE)
@@ -101,6 +111,10 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
     actual = poll.run.summary["orders_without_event"]
     assert grace.locator("[data-measured]").inner_text() == str(actual)
     assert grace.locator("[data-closest]").count() == 0  # not unless the instructor chooses
+    assert grace.locator("[data-verdict]").count() == 1  # the final charts' verdict, with no console open
+    teacher = teacher_context.new_page()
+    teacher.set_default_timeout(30_000)
+    teacher.goto(f"{web_server}/classes/{classroom.id}/")
     teacher.get_by_role("button", name="Show who was closest").click()
     closest = min(Answer.objects.filter(poll=poll), key=lambda a: abs(a.value - actual)).member.nickname
     grace.locator("[data-closest]").filter(has_text=closest).wait_for()
@@ -125,3 +139,70 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
         teacher.locator("[data-csv=polls]").click()
     exported = open(download.value.path(), encoding="utf-8").read()
     assert "Which write must commit first in a dual write?" in exported and ",2," in exported
+
+
+def sign_in_and_create_class(teacher, web_server, name):
+    User.objects.create_user("alice", password="a-long-pass-phrase-1")
+    call_command("make_instructor", "alice")
+    teacher.goto(f"{web_server}/accounts/login/?next=/classes/")
+    teacher.get_by_label("Username").fill("alice")
+    teacher.get_by_label("Password").fill("a-long-pass-phrase-1")
+    teacher.get_by_role("button", name="Sign in").click()
+    teacher.get_by_label("Class name").fill(name)
+    teacher.get_by_role("button", name="Create a class").click()
+    return Classroom.objects.get(code=teacher.locator("[data-join-code]").inner_text())
+
+
+def test_assigned_work_is_seen_by_students_and_counted_done_from_what_they_do(lessons_loaded, web_server, celery_worker_process,
+                                                                             contexts):
+    teacher, grace = contexts(), contexts(width=390, height=844)
+    classroom = sign_in_and_create_class(teacher, web_server, "Consistency, homework")
+    grace.goto(f"{web_server}/join/{classroom.code}/")
+    grace.get_by_label("Your nickname").fill("Grace")
+    grace.get_by_role("button", name="Join").click()
+    grace.locator("[data-waiting]").wait_for()
+
+    # The instructor assigns an experiment and a quiz; a bad due date is refused with a message first.
+    due = timezone.localdate() + timedelta(days=2)
+    form = teacher.locator("[data-assign]")
+    form.get_by_label("What to assign").select_option(label="Dual write vs transactional outbox")
+    form.get_by_label("Due").fill((timezone.localdate() - timedelta(days=1)).isoformat())
+    form.get_by_role("button", name="Assign").click()
+    teacher.locator("[data-assign] .error").filter(has_text="already passed").wait_for()
+    form.get_by_label("What to assign").select_option(label="Dual write vs transactional outbox")
+    form.get_by_label("Due").fill(due.isoformat())
+    form.get_by_label("Note for students (optional)").fill("<b>before Thursday</b>")
+    form.get_by_role("button", name="Assign").click()
+    teacher.locator("[data-assignments]").filter(has_text="Dual write vs transactional outbox").wait_for()
+    form.get_by_label("What to assign").select_option(value="quiz:dual-write")
+    form.get_by_label("Due").fill(due.isoformat())
+    form.get_by_role("button", name="Assign").click()
+    teacher.locator("[data-assignments] tbody tr").nth(1).wait_for()
+    assert teacher.evaluate("document.documentElement.scrollWidth") <= 1280
+
+    # The student's class page lists both, due in two days, on a phone.
+    grace.reload()
+    items = grace.locator("[data-assignments] li")
+    assert items.count() == 2
+    assert "Due in 2 days" in items.nth(0).inner_text() and "<b>before Thursday</b>" in items.nth(0).inner_text()
+    assert grace.evaluate("document.documentElement.scrollWidth") <= 390
+    # She runs the experiment from the link: a finished run is what makes it done.
+    items.nth(0).get_by_role("link").click()
+    grace.get_by_label("Your prediction").fill("10")
+    grace.get_by_role("button", name="Run the experiment").click()
+    grace.wait_for_url("**/runs/**")
+    grace.locator("[data-verdict]").wait_for(timeout=90_000)
+    grace.goto(f"{web_server}/c/{classroom.code}/")
+    assert grace.locator("[data-assignments] li").nth(0).get_attribute("data-assignment") == "done"
+    assert grace.locator("[data-assignments] li").nth(1).get_attribute("data-assignment") == "due"
+
+    # The dashboard shows who has done what, and exports it.
+    teacher.goto(f"{web_server}/classes/{classroom.id}/dashboard")
+    table = teacher.locator("[data-completion-table]")
+    assert "Done" in table.locator("tbody td").nth(0).inner_text()
+    assert "Due in 2 days" in table.locator("tbody td").nth(1).inner_text()
+    assert teacher.evaluate("document.documentElement.scrollWidth") <= 1280
+    with teacher.expect_download() as download:
+        teacher.locator("[data-csv=assignments]").click()
+    rows = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert rows[1].startswith("Grace,done ") and rows[1].endswith(",due")

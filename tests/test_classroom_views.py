@@ -81,7 +81,8 @@ def test_the_qr_code_is_an_svg_of_the_join_url(classroom, alice):
 
 def test_permission_matrix(classroom, alice, bob, charlie):
     poll = poll_create(classroom=classroom, kind="single", prompt="Pick one", choices=["a", "b"])
-    owner_pages = [f"/classes/{classroom.id}/", f"/classes/{classroom.id}/projector", f"/classes/{classroom.id}/qr.svg"]
+    owner_pages = [f"/classes/{classroom.id}/", f"/classes/{classroom.id}/projector", f"/classes/{classroom.id}/qr.svg",
+                   f"/classes/{classroom.id}/members"]
     owner_posts = [f"/classes/{classroom.id}/polls/{poll.id}/close", f"/classes/{classroom.id}/present",
                    f"/classes/{classroom.id}/step", f"/classes/{classroom.id}/open"]
     room = f"/c/{classroom.code}/"
@@ -241,6 +242,90 @@ def test_the_live_endpoint_is_empty_until_the_class_changes(classroom, alice, bo
     body = bob.get(f"{live_url}&v={version}").json()
     assert body["v"] > int(version) and "New question?" in body["poll_html"]
     assert bob.get(f"{live_url}&v={body['v']}&run=").status_code == 204
+
+
+def test_the_instructors_member_list_is_empty_until_someone_joins(classroom, alice, bob):
+    owner = client_for(alice)
+    console = owner.get(f"/classes/{classroom.id}/").content.decode()
+    url = re.search(r'data-members-url="([^"]+)"', console).group(1)
+    version = re.search(r'data-live-members[^>]*data-version="([^"]+)"', console).group(1)
+    assert owner.get(f"{url}?v={version}").status_code == 204
+    join(Client(), classroom, "<img src=x onerror=alert(1)>")
+    body = owner.get(f"{url}?v={version}").json()
+    assert body["count"] == 2 and body["v"] != version
+    assert "<li>bob</li>" in body["html"] and "&lt;img src=x onerror=alert(1)&gt;" in body["html"] and "<img" not in body["html"]
+    assert owner.get(f"{url}?v={body['v']}").status_code == 204
+    assert owner.get(url).json()["count"] == 2  # without a token: the list as it is
+    # A refused join (a taken nickname) changes nothing.
+    join(Client(), classroom, "bob")
+    assert owner.get(f"{url}?v={body['v']}").status_code == 204
+
+
+@pytest.mark.parametrize("redis_forgot", [False, True])
+def test_screens_reach_the_end_of_a_presented_run_with_no_instructor_page_open(classroom, alice, bob, monkeypatch,
+                                                                               redis_forgot):
+    from classroom import live
+    from classroom.services import classroom_present
+    from playground.experiments import get_experiment
+    from playground.live import redis_client
+    from playground.models import ExperimentRun
+
+    monkeypatch.setattr(live, "RUN_CHECK_INTERVAL_MS", 0)  # every poll may look; the throttle is not under test
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive"})
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, created_by=alice,
+                                       status=ExperimentRun.Status.RUNNING)
+    classroom_present(classroom=classroom, run=run)
+    room = bob.get(f"/c/{classroom.code}/").content.decode()
+    live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+    version = re.search(r'data-version="(\d+)"', room).group(1)
+    run_key = re.search(r'data-run-key="([^"]*)"', room).group(1)
+    assert run_key == f"{run.id}:False"
+    assert bob.get(f"{live_url}&v={version}&run={run_key}").status_code == 204
+    if redis_forgot:
+        redis_client().delete(live._version_key(classroom.id), live._watch_key(classroom.id))
+    # The worker ends the run the way runner.py does: an UPDATE of the row, nothing else told.
+    frames: list[dict] = []
+    summary = experiment.run(params, 7, frames.append)
+    ExperimentRun.objects.filter(id=run.id).update(status=ExperimentRun.Status.SUCCEEDED, frames=frames, summary=summary)
+    body = bob.get(f"{live_url}&v={version}&run={run_key}").json()
+    assert body["v"] > int(version) and body["run_key"] == f"{run.id}:True" and "data-verdict" in body["run_html"]
+    # Noticed once: the class has moved on and stays put.
+    assert bob.get(f"{live_url}&v={body['v']}&run={body['run_key']}").status_code == 204
+    classroom.refresh_from_db()
+    assert classroom.state_version == body["v"]
+
+
+def test_a_changed_class_reaches_every_screen_without_the_database_after_the_first(classroom, alice, bob,
+                                                                                django_assert_num_queries):
+    from classroom import live
+    from playground.live import redis_client
+
+    others = [Client() for _ in range(2)]
+    for i, other in enumerate(others):
+        join(other, classroom, f"s{i}")
+    poll = poll_create(classroom=classroom, kind="single", prompt="Which <one>?", choices=["a", "b"])
+    answer(others[0], classroom, poll, choice="1")
+
+    def live_url(client):
+        room = client.get(f"/c/{classroom.code}/").content.decode()
+        return re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+
+    urls = [live_url(client) for client in (bob, *others)]
+    first = bob.get(f"{urls[0]}&v=0&run=").json()  # builds the class's state document
+    with django_assert_num_queries(0):
+        second = others[0].get(f"{urls[1]}&v=0&run=").json()
+        third = others[1].get(f"{urls[2]}&v=0&run=").json()
+    assert first["v"] == second["v"] == third["v"]
+    assert "Which &lt;one&gt;?" in second["poll_html"] and "Your answer: <strong>b</strong>" in second["poll_html"]
+    assert "data-my-answer" not in third["poll_html"]
+    # Each screen gets its own answer form token and results link, never another student's.
+    assert "csrfmiddlewaretoken" in third["poll_html"]
+    # Redis forgot the answers: they come back from the database, and are right.
+    redis_client().delete(live._answers_key(poll.id))
+    again = others[0].get(f"{urls[1]}&v=0&run=").json()
+    assert "Your answer: <strong>b</strong>" in again["poll_html"]
+    assert "data-my-answer" not in bob.get(f"{urls[0]}&v=0&run=").json()["poll_html"]
 
 
 def test_the_dashboard_shows_mastery_and_poll_history_and_exports_both(lessons_loaded, classroom, alice, bob, charlie):

@@ -7,6 +7,7 @@
   "use strict";
   var STUDENT_POLL_MS = 1000;
   var RESULTS_POLL_MS = 500;
+  var MEMBERS_POLL_MS = 2000;
   var csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value ||
     JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
 
@@ -124,6 +125,27 @@
       post(console_.dataset.syncUrl).then(function () { window.location.reload(); });
     });
   }
+
+  // The instructor's member list and count (console and projector): 204 until someone joins.
+  function followMembers(box) {
+    var token = box.dataset.version || "";
+    function tick() {
+      fetch(box.dataset.membersUrl + "?v=" + encodeURIComponent(token), { credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status !== 200) return;
+          return response.json().then(function (body) {
+            token = body.v;
+            box.querySelectorAll("[data-members-count]").forEach(function (el) { el.textContent = String(body.count); });
+            // Server-rendered and escaped by Django's templates.
+            box.querySelectorAll("[data-members]").forEach(function (el) { el.innerHTML = body.html; });
+          });
+        })
+        .catch(function () {})
+        .then(function () { setTimeout(tick, MEMBERS_POLL_MS); });
+    }
+    setTimeout(tick, MEMBERS_POLL_MS);
+  }
+  document.querySelectorAll("[data-live-members]").forEach(followMembers);
 
   var live = document.querySelector("[data-classroom-live]");
   if (live) {
