@@ -130,17 +130,57 @@ def sweep_figure(summary: dict[str, Any]) -> dict:
             "hovertemplate": "skew %{x} ms: %{y}% lost<extra>" + LABELS[rule] + "</extra>",
         } for rule in RULES],
         "layout": {
-            "title": {"text": f"Writes silently lost against clock skew (first {rows[0]['writes']:,} writes)"},
-            "xaxis": {"title": {"text": "clock skew (ms)"}},
+            "title": {"text": "Writes lost against clock skew"},
+            "xaxis": {"title": {"text": f"clock skew (ms); the first {rows[0]['writes']:,} writes at each"}},
             "yaxis": {"title": {"text": "acknowledged writes lost (%)"}, "rangemode": "tozero"},
-            "legend": {"orientation": "h", "y": -0.25},
+            "legend": {"orientation": "h", "y": -0.4},
             "margin": {"t": 48, "r": 16, "b": 16, "l": 56},
         },
     }
 
 
+def witness_figure(witness: dict[str, Any]) -> dict:
+    """The first causality violation on a space-time diagram: true time across, one lane per replica involved."""
+    cause_lane, effect_lane = f"replica {witness['cause_replica'] + 1}", f"replica {witness['effect_replica'] + 1}"
+    lanes = list(dict.fromkeys([cause_lane, effect_lane]))
+    cause_text = f"write {witness['cause']}: clock {witness['cause_offset_ms']:+} ms, stamped {witness['cause_stamp']:,}"
+    effect_text = (f"write {witness['effect']}: clock {witness['effect_offset_ms']:+} ms, stamped {witness['effect_stamp']:,}"
+                   " — loses to what it read")
+    return {
+        "data": [
+            {"type": "scatter", "mode": "lines", "name": "replication of the cause", "hoverinfo": "skip",
+             "x": [witness["cause_ms"], witness["arrival_ms"]], "y": [cause_lane, effect_lane],
+             "line": {"color": "#2563eb", "width": 2}},
+            {"type": "scatter", "mode": "lines", "name": "read, then write back", "hoverinfo": "skip",
+             "x": [witness["read_ms"], witness["effect_ms"]], "y": [effect_lane, effect_lane],
+             "line": {"color": "#dc2626", "width": 2, "dash": "dot"}},
+            {"type": "scatter", "mode": "markers", "name": "events", "showlegend": False, "hoverinfo": "text",
+             "x": [witness["cause_ms"], witness["arrival_ms"], witness["read_ms"], witness["effect_ms"]],
+             "y": [cause_lane, effect_lane, effect_lane, effect_lane],
+             "text": [cause_text, f"write {witness['cause']} arrives", f"a client reads write {witness['cause']}", effect_text],
+             "marker": {"color": ["#2563eb", "#2563eb", "#dc2626", "#dc2626"], "size": 9}},
+        ],
+        "layout": {
+            "title": {"text": "First causality violation, wall-clock LWW"},
+            "xaxis": {"title": {"text": f"true time (ms); key {witness['key']}"}},
+            "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": lanes, "automargin": True},
+            "annotations": [
+                {"x": witness["cause_ms"], "y": cause_lane, "text": f"stamped {witness['cause_stamp']:,}",
+                 "showarrow": True, "ax": 0, "ay": -28, "font": {"size": 11, "color": "#2563eb"}},
+                {"x": witness["effect_ms"], "y": effect_lane, "text": f"stamped {witness['effect_stamp']:,}: lost",
+                 "showarrow": True, "ax": 0, "ay": 28, "font": {"size": 11, "color": "#dc2626"}},
+            ],
+            "height": 260, "margin": {"t": 48, "r": 16, "b": 48, "l": 16},
+            "legend": {"orientation": "h", "y": -0.45}, "hovermode": "closest",
+        },
+    }
+
+
 def summary_figures(summary: dict[str, Any]) -> list[dict]:
-    return [sweep_figure(summary)] if summary.get("sweep") else []
+    figures = [sweep_figure(summary)] if summary.get("sweep") else []
+    if summary.get("witness"):
+        figures.append(witness_figure(summary["witness"]))
+    return figures
 
 
 def shapes(params: dict[str, Any]) -> list[dict]:
