@@ -64,13 +64,16 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     checks.append(Check(
         f"{LABELS[WALL]}: acknowledged writes silently lost", summary["lost"][WALL], summary["lost"][WALL] == 0,
         f"{_lost_text(summary, WALL)} are held by no replica after convergence, nor by any version written by a client "
-        f"that had read them; {causal:,} of them lost to the very write they had read, stamped by a faster clock.",
+        f"that had read them; {causal:,} of them lost to a version their client had read (or one before it), stamped by a "
+        "clock ahead of theirs.",
     ))
     for rule in (LAMPORT, HLC):
+        # With no causality violation, whatever beat a lost write was neither in its past nor aware of it: concurrent.
+        why = ("none lost to its own cause, every one to a concurrent write its client never saw. A total order cannot "
+               "keep both." if summary["violations"][rule] == 0 else "some to their own cause.")
         checks.append(Check(
             f"{LABELS[rule]}: acknowledged writes silently lost", summary["lost"][rule], summary["lost"][rule] == 0,
-            f"{_lost_text(summary, rule)}: none lost to its own cause, every one to a concurrent write its client "
-            "never saw. A total order cannot keep both.",
+            f"{_lost_text(summary, rule)}: {why}",
         ))
     checks.append(Check(
         f"{LABELS[VV]}: acknowledged writes silently lost", summary["lost"][VV], summary["lost"][VV] == 0,
@@ -102,8 +105,8 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     lead, bound = summary["max_hlc_lead_ms"], summary["offset_spread_ms"]
     checks.append(Check(
         "HLC: furthest ahead of its own node's clock (ms)", lead, lead <= bound + 1,
-        f"The bound is the clock skew ε, the widest gap between two clocks' offsets during the run: {bound} ms "
-        "(plus 1 ms, as clocks are read in whole milliseconds).",
+        f"The bound is the clock skew ε, the widest gap between any two clock offsets seen during the run (a clock "
+        f"stepped back counts against its own earlier self): {bound} ms, plus 1 ms, as clocks are read in whole milliseconds.",
     ))
     diverged = [LABELS[rule] for rule in RULES if not summary["converged"][rule]]
     checks.append(Check("Replicas converged under every rule", "yes" if not diverged else ", ".join(diverged), not diverged,
