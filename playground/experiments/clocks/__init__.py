@@ -64,13 +64,16 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     checks.append(Check(
         f"{LABELS[WALL]}: acknowledged writes silently lost", summary["lost"][WALL], summary["lost"][WALL] == 0,
         f"{_lost_text(summary, WALL)} are held by no replica after convergence, nor by any version written by a client "
-        f"that had read them; {causal:,} of them lost to the very write they had read, stamped by a faster clock.",
+        f"that had read them; {causal:,} of them lost to a version their client had read (or one before it), stamped by a "
+        "clock ahead of theirs.",
     ))
     for rule in (LAMPORT, HLC):
+        # With no causality violation, whatever beat a lost write was neither in its past nor aware of it: concurrent.
+        why = ("none lost to its own cause, every one to a concurrent write its client never saw. A total order cannot "
+               "keep both." if summary["violations"][rule] == 0 else "some to their own cause.")
         checks.append(Check(
             f"{LABELS[rule]}: acknowledged writes silently lost", summary["lost"][rule], summary["lost"][rule] == 0,
-            f"{_lost_text(summary, rule)}: none lost to its own cause, every one to a concurrent write its client "
-            "never saw. A total order cannot keep both.",
+            f"{_lost_text(summary, rule)}: {why}",
         ))
     checks.append(Check(
         f"{LABELS[VV]}: acknowledged writes silently lost", summary["lost"][VV], summary["lost"][VV] == 0,
@@ -102,8 +105,8 @@ def verdict(summary: dict[str, Any]) -> list[Check]:
     lead, bound = summary["max_hlc_lead_ms"], summary["offset_spread_ms"]
     checks.append(Check(
         "HLC: furthest ahead of its own node's clock (ms)", lead, lead <= bound + 1,
-        f"The bound is the clock skew ε, the widest gap between two clocks' offsets during the run: {bound} ms "
-        "(plus 1 ms, as clocks are read in whole milliseconds).",
+        f"The bound is the clock skew ε, the widest gap between any two clock offsets seen during the run (a clock "
+        f"stepped back counts against its own earlier self): {bound} ms, plus 1 ms, as clocks are read in whole milliseconds.",
     ))
     diverged = [LABELS[rule] for rule in RULES if not summary["converged"][rule]]
     checks.append(Check("Replicas converged under every rule", "yes" if not diverged else ", ".join(diverged), not diverged,
@@ -130,17 +133,57 @@ def sweep_figure(summary: dict[str, Any]) -> dict:
             "hovertemplate": "skew %{x} ms: %{y}% lost<extra>" + LABELS[rule] + "</extra>",
         } for rule in RULES],
         "layout": {
-            "title": {"text": f"Writes silently lost against clock skew (first {rows[0]['writes']:,} writes)"},
-            "xaxis": {"title": {"text": "clock skew (ms)"}},
+            "title": {"text": "Writes lost against clock skew"},
+            "xaxis": {"title": {"text": f"clock skew (ms); the first {rows[0]['writes']:,} writes at each"}},
             "yaxis": {"title": {"text": "acknowledged writes lost (%)"}, "rangemode": "tozero"},
-            "legend": {"orientation": "h", "y": -0.25},
+            "legend": {"orientation": "h", "y": -0.4},
             "margin": {"t": 48, "r": 16, "b": 16, "l": 56},
         },
     }
 
 
+def witness_figure(witness: dict[str, Any]) -> dict:
+    """The first causality violation on a space-time diagram: true time across, one lane per replica involved."""
+    cause_lane, effect_lane = f"replica {witness['cause_replica'] + 1}", f"replica {witness['effect_replica'] + 1}"
+    lanes = list(dict.fromkeys([cause_lane, effect_lane]))
+    cause_text = f"write {witness['cause']}: clock {witness['cause_offset_ms']:+} ms, stamped {witness['cause_stamp']:,}"
+    effect_text = (f"write {witness['effect']}: clock {witness['effect_offset_ms']:+} ms, stamped {witness['effect_stamp']:,}"
+                   " — loses to what it read")
+    return {
+        "data": [
+            {"type": "scatter", "mode": "lines", "name": "replication of the cause", "hoverinfo": "skip",
+             "x": [witness["cause_ms"], witness["arrival_ms"]], "y": [cause_lane, effect_lane],
+             "line": {"color": "#2563eb", "width": 2}},
+            {"type": "scatter", "mode": "lines", "name": "read, then write back", "hoverinfo": "skip",
+             "x": [witness["read_ms"], witness["effect_ms"]], "y": [effect_lane, effect_lane],
+             "line": {"color": "#dc2626", "width": 2, "dash": "dot"}},
+            {"type": "scatter", "mode": "markers", "name": "events", "showlegend": False, "hoverinfo": "text",
+             "x": [witness["cause_ms"], witness["arrival_ms"], witness["read_ms"], witness["effect_ms"]],
+             "y": [cause_lane, effect_lane, effect_lane, effect_lane],
+             "text": [cause_text, f"write {witness['cause']} arrives", f"a client reads write {witness['cause']}", effect_text],
+             "marker": {"color": ["#2563eb", "#2563eb", "#dc2626", "#dc2626"], "size": 9}},
+        ],
+        "layout": {
+            "title": {"text": "First causality violation, wall-clock LWW"},
+            "xaxis": {"title": {"text": f"true time (ms); key {witness['key']}"}},
+            "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": lanes, "automargin": True},
+            "annotations": [
+                {"x": witness["cause_ms"], "y": cause_lane, "text": f"stamped {witness['cause_stamp']:,}",
+                 "showarrow": True, "ax": 0, "ay": -28, "font": {"size": 11, "color": "#2563eb"}},
+                {"x": witness["effect_ms"], "y": effect_lane, "text": f"stamped {witness['effect_stamp']:,}: lost",
+                 "showarrow": True, "ax": 0, "ay": 28, "font": {"size": 11, "color": "#dc2626"}},
+            ],
+            "height": 260, "margin": {"t": 48, "r": 16, "b": 48, "l": 16},
+            "legend": {"orientation": "h", "y": -0.45}, "hovermode": "closest",
+        },
+    }
+
+
 def summary_figures(summary: dict[str, Any]) -> list[dict]:
-    return [sweep_figure(summary)] if summary.get("sweep") else []
+    figures = [sweep_figure(summary)] if summary.get("sweep") else []
+    if summary.get("witness"):
+        figures.append(witness_figure(summary["witness"]))
+    return figures
 
 
 def shapes(params: dict[str, Any]) -> list[dict]:

@@ -254,6 +254,7 @@ def _witness(operations: list[Operation], clocks: ClockSchedule, cause: int, eff
         "key": second.key,
         "cause": cause + 1, "cause_replica": first.replica, "cause_ms": round(first.write_ms, 1),
         "cause_stamp": rank[cause][0], "cause_offset_ms": round(clocks.offset(first.replica, first.write_ms), 1),
+        "arrival_ms": round(first.write_ms + first.delays_ms[second.replica], 1),
         "effect": effect + 1, "effect_replica": second.replica, "read_ms": round(second.read_ms, 1),
         "effect_ms": round(second.write_ms, 1), "effect_stamp": rank[effect][0],
         "effect_offset_ms": round(clocks.offset(second.replica, second.write_ms), 1),
