@@ -2,6 +2,7 @@
 
 from . import (
     consistency_models,
+    crdt,
     dual_write,
     hashing,
     idempotency,
@@ -17,6 +18,7 @@ from .base import Experiment
 # One line each, so that experiments added side by side merge cleanly.
 EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     consistency_models.EXPERIMENT,
+    crdt.EXPERIMENT,
     dual_write.EXPERIMENT,
     hashing.EXPERIMENT,
     idempotency.EXPERIMENT,
