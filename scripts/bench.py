@@ -77,6 +77,12 @@ LARGEST = [
     ("hashing", "10,000 Zipf keys, a hot key, 9 changes", {"keys": 10_000, "changes": 9, "distribution": "zipf", "hot_key_share": 0.1}),
     ("resilience", "no protection, metastable after a slowdown", {"requests": 100_000}),
     ("resilience", "retry budget 10%, recovers", {"requests": 100_000, "retry_budget": True}),
+    # 100,000 operations on 7 replicas, 100 set elements, and the most gossip the form allows (15,000 full-state merges).
+    ("crdt", "7 replicas, 3 cut off, 100,000 operations, 100 elements", {
+        "operations": 100_000, "replicas": 7, "cut_off_replicas": 3, "elements": 100, "interval_ms": 0.5, "gossip_ms": 25}),
+    ("crdt", "same, sets only, few removes", {
+        "operations": 100_000, "replicas": 7, "cut_off_replicas": 3, "elements": 100, "interval_ms": 0.5, "gossip_ms": 25,
+        "counter_share": 0.0, "remove_share": 0.1}),
 ]
 
 

@@ -289,6 +289,6 @@ def test_it_rejects_unbounded_runs_and_a_partition_with_nobody_on_the_other_side
     assert "operations" in EXPERIMENT.clean_params({"operations": 100_001})[1]
     assert "cut_off_replicas" in EXPERIMENT.clean_params({"replicas": 3, "cut_off_replicas": 3})[1]
     errors = EXPERIMENT.clean_params({"operations": 100_000, "replicas": 7, "gossip_ms": 10})[1]
-    assert "gossip_ms" in errors and "20,000" in errors["gossip_ms"][0]
-    largest, errors = EXPERIMENT.clean_params({"operations": 100_000, "interval_ms": 0.5, "replicas": 7, "gossip_ms": 20})
+    assert "gossip_ms" in errors and "15,000" in errors["gossip_ms"][0]
+    largest, errors = EXPERIMENT.clean_params({"operations": 100_000, "interval_ms": 0.5, "replicas": 7, "gossip_ms": 25})
     assert not errors and gossip_messages(largest) <= MAX_GOSSIP

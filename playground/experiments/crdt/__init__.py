@@ -18,7 +18,7 @@ from .model import COUNTER_LABELS, CRDT_COUNTERS, CRDT_SETS, SET_LABELS
 
 MAX_OPERATIONS = 100_000
 # Each gossip message merges every type's whole state: they are the run's other cost, bounded apart.
-MAX_GOSSIP = 20_000
+MAX_GOSSIP = 15_000
 COUNTER_COLORS = {"max": "#dc2626", "lww": "#d97706", "ops": "#7c3aed", "pn": "#2563eb"}
 SET_COLORS = {"union": "#dc2626", "lww": "#d97706", "two_phase": "#0891b2", "or": "#2563eb"}
 

@@ -285,17 +285,17 @@ def _members(state: Any, elements: int) -> list[int]:
 
 
 def _difference(a: Any, b: Any) -> tuple[str, str]:
-    """How two set states differ, in members: "{3, 7}" against "{}" rather than two long lists."""
+    """How two set states differ, in members, rather than two long lists."""
+    def show(elements: frozenset) -> str:
+        return "{" + ", ".join(map(str, sorted(elements))) + "}" if elements else "nothing more"
     if a.members == b.members:
         return "the same members in different states", "another"
-    def show(elements: frozenset) -> str:
-        return "{" + ", ".join(map(str, sorted(elements))) + "}" if elements else "nothing"
-    return f"{show(a.members - b.members)} more", f"{show(b.members - a.members)} more"
+    return show(a.members - b.members), show(b.members - a.members)
 
 
 def _sec_text(t: float, a: Replica, b: Replica, value_a: Any, value_b: Any) -> str:
-    return (f"at {t:,.0f} ms replicas {a.index + 1} and {b.index + 1} had seen the same {sum(a.seen):,} updates "
-            f"and held {value_a} and {value_b}")
+    return (f"at {t:,.0f} ms replicas {a.index + 1} and {b.index + 1} had seen the same {sum(a.seen):,} updates, "
+            f"yet replica {a.index + 1} held {value_a} and replica {b.index + 1} held {value_b}")
 
 
 def _frame(t: float, replicas: list[Replica], log: OpLog, truth: int, elements: int) -> dict[str, Any]:
