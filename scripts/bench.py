@@ -91,6 +91,12 @@ LARGEST = [
     ("messaging", "30,000 messages, crashes and a disconnect", {"messages": 30_000, "subscribers": 1, "publish_rate": 2000}),
     ("messaging", "30,000 messages, poison without a DLQ", {"messages": 30_000, "subscribers": 1, "publish_rate": 2000,
                                                            "poison_messages": 10, "dead_letter": False}),
+    # 100,000 operations on 7 replicas, 100 set elements, and the most gossip the form allows (15,000 full-state merges).
+    ("crdt", "7 replicas, 3 cut off, 100,000 operations, 100 elements", {
+        "operations": 100_000, "replicas": 7, "cut_off_replicas": 3, "elements": 100, "interval_ms": 0.5, "gossip_ms": 25}),
+    ("crdt", "same, sets only, few removes", {
+        "operations": 100_000, "replicas": 7, "cut_off_replicas": 3, "elements": 100, "interval_ms": 0.5, "gossip_ms": 25,
+        "counter_share": 0.0, "remove_share": 0.1}),
 ]
 
 

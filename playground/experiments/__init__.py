@@ -3,6 +3,7 @@
 from . import (
     clocks,
     consistency_models,
+    crdt,
     dual_write,
     hashing,
     idempotency,
@@ -21,6 +22,7 @@ from .base import Experiment
 EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in [
     clocks.EXPERIMENT,
     consistency_models.EXPERIMENT,
+    crdt.EXPERIMENT,
     dual_write.EXPERIMENT,
     hashing.EXPERIMENT,
     idempotency.EXPERIMENT,
