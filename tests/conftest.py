@@ -94,7 +94,7 @@ def running_web_server(tmp_path_factory, **env_overrides):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a generous start: a loaded 2-core machine has taken more than 30 s
     while True:
         try:
             urllib.request.urlopen(url + "/static/css/app.css", timeout=1)
