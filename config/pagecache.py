@@ -30,7 +30,7 @@ CSRF_SLOT = "__pagecache_slot_csrf_token__"
 KEY_SLOT = "__pagecache_slot_one_off_key__"
 MAX_PAGES = 512
 
-_pages: dict[Hashable, list[str]] = {}
+_pages: dict[Hashable, list[bytes]] = {}
 
 
 def is_shared_render(request) -> bool:
@@ -61,8 +61,7 @@ def is_newcomer(request) -> bool:
         return False
     if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
         return False
-    if request.user.is_authenticated:  # no session cookie, so never; checked anyway, it costs nothing
-        return False
+    # Without a session cookie nobody is signed in (Django keeps who is in the session).
     from lessons.learners import anonymous_key
     from lessons.models import Learner
 
@@ -75,25 +74,29 @@ def is_newcomer(request) -> bool:
         return cursor.fetchone() is None
 
 
-def _split(html: str) -> list[str]:
-    """The page as [text, slot, text, slot, …, text]."""
-    parts = [html]
-    for slot in (CSRF_SLOT, KEY_SLOT):
+_CSRF = CSRF_SLOT.encode()
+_KEY = KEY_SLOT.encode()
+
+
+def _split(content: bytes) -> list[bytes]:
+    """The page as [text, slot, text, slot, …, text], encoded once."""
+    parts = [content]
+    for slot in (_CSRF, _KEY):
         parts = [piece for part in parts for piece in _interleave(part.split(slot), slot)]
     return parts
 
 
-def _interleave(pieces: list[str], slot: str) -> list[str]:
+def _interleave(pieces: list[bytes], slot: bytes) -> list[bytes]:
     out = [pieces[0]]
     for piece in pieces[1:]:
         out += [slot, piece]
     return out
 
 
-def _fill(request, parts: list[str]) -> str:
+def _fill(request, parts: list[bytes]) -> bytes:
     """The page with its slots filled in: one CSRF token for the page (as Django's own pages), a fresh key per form."""
-    token = get_token(request) if CSRF_SLOT in parts else ""
-    return "".join(token if part == CSRF_SLOT else uuid.uuid4().hex if part == KEY_SLOT else part for part in parts)
+    token = get_token(request).encode() if _CSRF in parts else b""
+    return b"".join(token if part == _CSRF else uuid.uuid4().hex.encode() if part == _KEY else part for part in parts)
 
 
 def shared_for_newcomers(key: Callable[..., Hashable | None]):
@@ -118,9 +121,9 @@ def shared_for_newcomers(key: Callable[..., Hashable | None]):
                 if response.status_code != 200 or response.streaming or response.cookies:
                     # Not a page to share (an error, a redirect): the slots still get filled in.
                     if not response.streaming:
-                        response.content = _fill(request, _split(response.content.decode())).encode()
+                        response.content = _fill(request, _split(response.content))
                     return response
-                parts = _split(response.content.decode())
+                parts = _split(response.content)
                 if len(_pages) >= MAX_PAGES:  # many versions or runs seen: start again
                     _pages.clear()
                 _pages[page_key] = parts

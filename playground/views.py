@@ -66,7 +66,9 @@ def _experiment_page_key(request, slug: str):
     if experiment is None or set(request.GET) - {"preset"}:
         return None
     preset = request.GET.get("preset", "")
-    return (preset if preset in experiment.presets else "", lessons_version(), tuple(_queue_status().items()))
+    # The page rendered for this key must say what the key says, even if the answer changes meanwhile.
+    request.queue_status = _queue_status()
+    return (preset if preset in experiment.presets else "", lessons_version(), tuple(request.queue_status.items()))
 
 
 @require_http_methods(["GET", "POST"])
@@ -111,7 +113,7 @@ def experiment_detail(request, slug: str):
         "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
         "params_form": params_form,
         "run_form": run_form,
-        "queue": _queue_status(),
+        "queue": getattr(request, "queue_status", None) or _queue_status(),
         "recent_runs": recent_runs,
     }, status=status)
 
@@ -128,16 +130,46 @@ def run_detail(request, run_id):
     experiment = run.experiment
     if experiment is None:
         raise Http404("This run's experiment no longer exists")
+    drawings = _drawings(run, with_figures=True)
     return render(request, "playground/run_detail.html", {
-        **_status_context(request, run),
-        "figures": experiment.figures(run.frames, run.params),
+        **_status_context(request, run, drawings),
+        "figures": drawings["figures"],
         "params": experiment.describe_params(run.params),
     })
 
 
-def _status_context(request, run: ExperimentRun) -> dict:
+# A finished run never changes: what is drawn from its frames (figures, table, verdict) is
+# computed once per process, for its owner as for anyone with the link (bounded: emptied when full).
+_final_drawings: dict[tuple, dict] = {}
+MAX_FINAL_DRAWINGS = 256
+
+
+def _drawings(run: ExperimentRun, *, with_figures: bool = False) -> dict:
+    key = (run.id, run.status, run.finished_at) if run.is_final else None
+    if key in _final_drawings:
+        return _final_drawings[key]
     experiment = run.experiment
-    verdict = experiment.verdict(run.summary) if run.summary else None
+    drawings = {
+        "table": experiment.table(run.frames) if run.is_final and run.frames else None,
+        "verdict": experiment.verdict(run.summary) if run.summary else None,
+        "summary_figures": [
+            {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
+            for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
+        ],
+    }
+    if key or with_figures:  # a live run's status poll draws no charts
+        drawings["figures"] = experiment.figures(run.frames, run.params)
+    if key:
+        if len(_final_drawings) >= MAX_FINAL_DRAWINGS:
+            _final_drawings.clear()
+        _final_drawings[key] = drawings
+    return drawings
+
+
+def _status_context(request, run: ExperimentRun, drawings: dict | None = None) -> dict:
+    experiment = run.experiment
+    drawings = drawings or _drawings(run)
+    verdict = drawings["verdict"]
     headline = None
     owned = run.is_owned_by(request)
     if run.summary and experiment.prediction:
@@ -154,16 +186,13 @@ def _status_context(request, run: ExperimentRun) -> dict:
     return {
         "run": run,
         "experiment": experiment,
-        "table": experiment.table(run.frames) if run.is_final and run.frames else None,
+        "table": drawings["table"],
         "verdict": verdict,
         "headline": headline,
         "can_cancel": not run.is_final and owned,
         "owned": owned,
         "compare_with": _compare_candidates(request, run),
-        "summary_figures": [
-            {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
-            for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
-        ],
+        "summary_figures": drawings["summary_figures"],
     }
 
 

@@ -206,3 +206,26 @@ def test_a_query_string_or_an_htmx_request_gets_the_view_itself(content):
     keys = {key[-1] for key in pagecache._pages if key[4] == "/experiments/dual-write/"}
     assert any(key[0] == preset for key in keys)
     assert not any(key[4] == "/" and "anything" in str(key) for key in pagecache._pages)
+
+
+def test_a_finished_runs_owner_sees_the_same_drawings_every_time(content):
+    owner = Client()
+    owner.get("/experiments/dual-write/")
+    owner.session.save()
+    run = finished_run(owner_session=owner.session.session_key, prediction=3)
+    pages = [owner.get(run.get_absolute_url()).content.decode() for _ in range(2)]
+    figures = [re.search(r'<script id="run-figures" type="application/json">(.*?)</script>', page, re.S).group(1)
+               for page in pages]
+    assert figures[0] == figures[1] and len(figures[0]) > 100
+    assert all("data-verdict" in page and "you predicted" in page for page in pages)
+
+
+def test_the_experiment_page_says_what_the_queue_says_now_not_when_it_was_cached(content, settings):
+    assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
+    live_redis = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        assert "The run queue (Redis) is unreachable" in Client().get("/experiments/dual-write/").content.decode()
+    finally:
+        settings.REDIS_URL = live_redis
+    assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
