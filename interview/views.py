@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from config.pagecache import shared_for_newcomers, table_version
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
 
 from .forms import AnswerForm, DraftForm, FollowUpForm, SelfAssessmentForm, StartForm
-from .models import FollowUpAnswer, InterviewScript, PracticeSession, PromptAnswer
+from .models import FollowUpAnswer, InterviewPrompt, InterviewScript, PracticeSession, PromptAnswer
 from .report import assessment_rows, history, session_report
 from .scoring import evidence_parts, highlight_segments
 from .services import (
@@ -41,7 +42,15 @@ def _get_answer(session: PracticeSession, number: int) -> PromptAnswer:
     return get_object_or_404(session.answers.select_related("prompt"), number=number)
 
 
+def _script_list_key(request):
+    """A newcomer has no best scores: the list is one per version of the scripts (and the lesson titles)."""
+    if request.GET:
+        return None
+    return table_version(InterviewScript, Lesson, active=(InterviewScript, InterviewPrompt))
+
+
 @require_GET
+@shared_for_newcomers(_script_list_key)
 def script_list(request):
     learner = learner_for_request(request, create=False)
     scripts = list(InterviewScript.objects.filter(active=True).annotate(

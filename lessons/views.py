@@ -11,13 +11,13 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.pagecache import CSRF_SLOT, KEY_SLOT, csrf_token_for, lessons_version, one_off_key_for, shared_for_newcomers
 from playground.experiments import get_experiment
 
 from .export import questions_to_apkg, questions_to_csv
@@ -27,7 +27,13 @@ from .models import Lesson, Question
 from .review import answer_record, interview_days_left, mastery_by_topic, next_due, quiz_summary, review_queue
 
 
+def _content_page_key(request, *args, **kwargs):
+    """A page that shows only lesson content to a newcomer: one per content version."""
+    return None if request.GET else lessons_version()
+
+
 @require_GET
+@shared_for_newcomers(_content_page_key)
 def catalogue(request):
     # An aggregate drops Meta.ordering, hence the explicit order_by; the bodies are most
     # of each row and the catalogue shows none of them.
@@ -42,6 +48,7 @@ def catalogue(request):
 
 
 @require_GET
+@shared_for_newcomers(_content_page_key)
 def lesson_detail(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
     return render(request, "lessons/lesson_detail.html", {
@@ -64,8 +71,6 @@ def _question_context(request, question, *, form=None, result=None, source="quiz
 # A blank question's HTML is the same for every visitor but its CSRF token and answer key,
 # and building its form widgets is most of a quiz page's cost: render it once per content
 # version (the fingerprint below) in each process, with placeholders filled in per request.
-_CSRF_SLOT = "__csrf_token_slot__"
-_ANSWER_KEY_SLOT = "__answer_key_slot__"
 _blank_questions: dict[tuple[int, str], str] = {}
 
 
@@ -77,15 +82,16 @@ def _blank_question_html(request, question: Question) -> str:
     if html is None:
         html = render_to_string("lessons/quiz.html#question", {
             "question": question, "form": AnswerForm(question), "result": None, "source": "quiz",
-            "answer_key": _ANSWER_KEY_SLOT, "csrf_token": _CSRF_SLOT,
+            "answer_key": KEY_SLOT, "csrf_token": CSRF_SLOT,
         })
         if len(_blank_questions) > 4096:  # content reloaded many times: start again
             _blank_questions.clear()
         _blank_questions[(question.pk, fingerprint)] = html
-    return mark_safe(html.replace(_CSRF_SLOT, get_token(request)).replace(_ANSWER_KEY_SLOT, uuid.uuid4().hex))
+    return mark_safe(html.replace(CSRF_SLOT, csrf_token_for(request)).replace(KEY_SLOT, one_off_key_for(request)))
 
 
 @require_GET
+@shared_for_newcomers(_content_page_key)
 def quiz(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
     answered = _answered_result(request)

@@ -1,15 +1,18 @@
 import json
+import time
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
+from config.pagecache import lessons_version, one_off_key_for, run_final_state, shared_for_newcomers
 from config.views import too_many
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
@@ -30,7 +33,23 @@ def _get_experiment_or_404(slug: str):
     return experiment
 
 
+# A class opening the experiment page at once asks Redis about the workers once a second per
+# process, not once per page (their heartbeats are 15 s apart anyway); a stopped Redis costs its
+# timeout once a second, not on every view.
+QUEUE_STATUS_SECONDS = 1.0
+_queue_status_seen: dict[str, tuple[float, dict]] = {}
+
+
 def _queue_status() -> dict:
+    seen = _queue_status_seen.get(settings.REDIS_URL)
+    if seen and time.monotonic() - seen[0] < QUEUE_STATUS_SECONDS:
+        return seen[1]
+    status = _queue_status_now()
+    _queue_status_seen[settings.REDIS_URL] = (time.monotonic(), status)
+    return status
+
+
+def _queue_status_now() -> dict:
     """What the experiment page tells a learner about the machinery behind it: one Redis round trip."""
     try:
         workers = live.workers_alive()
@@ -41,7 +60,19 @@ def _queue_status() -> dict:
     return {"ok": True, "message": ""}
 
 
+def _experiment_page_key(request, slug: str):
+    """A newcomer's experiment page: per preset, content version and what the queue says (three states)."""
+    experiment = get_experiment(slug)
+    if experiment is None or set(request.GET) - {"preset"}:
+        return None
+    preset = request.GET.get("preset", "")
+    # The page rendered for this key must say what the key says, even if the answer changes meanwhile.
+    request.queue_status = _queue_status()
+    return (preset if preset in experiment.presets else "", lessons_version(), tuple(request.queue_status.items()))
+
+
 @require_http_methods(["GET", "POST"])
+@shared_for_newcomers(_experiment_page_key)
 def experiment_detail(request, slug: str):
     experiment = _get_experiment_or_404(slug)
     status = 200
@@ -70,7 +101,7 @@ def experiment_detail(request, slug: str):
     else:
         preset = experiment.presets.get(request.GET.get("preset", ""))
         params_form = experiment.form_class(initial=preset.params if preset else None)
-        run_form = RunRequestForm(prediction=experiment.prediction)
+        run_form = RunRequestForm(prediction=experiment.prediction, initial={"idempotency_key": one_off_key_for(request)})
     recent_runs = _runs_of_visitor(request).filter(experiment_slug=experiment.slug)[:10]
     errors = {**params_form.errors, **run_form.errors} if request.method == "POST" else {}
     return render(request, "playground/experiment_detail.html", {
@@ -82,27 +113,63 @@ def experiment_detail(request, slug: str):
         "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
         "params_form": params_form,
         "run_form": run_form,
-        "queue": _queue_status(),
+        "queue": getattr(request, "queue_status", None) or _queue_status(),
         "recent_runs": recent_runs,
     }, status=status)
 
 
+def _final_run_key(request, run_id):
+    """A finished run never changes: a newcomer's page of it is one per run (and how it ended)."""
+    return None if request.GET else run_final_state(run_id)
+
+
 @require_GET
+@shared_for_newcomers(_final_run_key)
 def run_detail(request, run_id):
     run = get_object_or_404(ExperimentRun, id=run_id)
     experiment = run.experiment
     if experiment is None:
         raise Http404("This run's experiment no longer exists")
+    drawings = _drawings(run, with_figures=True)
     return render(request, "playground/run_detail.html", {
-        **_status_context(request, run),
-        "figures": experiment.figures(run.frames, run.params),
+        **_status_context(request, run, drawings),
+        "figures": drawings["figures"],
         "params": experiment.describe_params(run.params),
     })
 
 
-def _status_context(request, run: ExperimentRun) -> dict:
+# A finished run never changes: what is drawn from its frames (figures, table, verdict) is
+# computed once per process, for its owner as for anyone with the link (bounded: emptied when full).
+_final_drawings: dict[tuple, dict] = {}
+MAX_FINAL_DRAWINGS = 256
+
+
+def _drawings(run: ExperimentRun, *, with_figures: bool = False) -> dict:
+    key = (run.id, run.status, run.finished_at) if run.is_final else None
+    if key in _final_drawings:
+        return _final_drawings[key]
     experiment = run.experiment
-    verdict = experiment.verdict(run.summary) if run.summary else None
+    drawings = {
+        "table": experiment.table(run.frames) if run.is_final and run.frames else None,
+        "verdict": experiment.verdict(run.summary) if run.summary else None,
+        "summary_figures": [
+            {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
+            for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
+        ],
+    }
+    if key or with_figures:  # a live run's status poll draws no charts
+        drawings["figures"] = experiment.figures(run.frames, run.params)
+    if key:
+        if len(_final_drawings) >= MAX_FINAL_DRAWINGS:
+            _final_drawings.clear()
+        _final_drawings[key] = drawings
+    return drawings
+
+
+def _status_context(request, run: ExperimentRun, drawings: dict | None = None) -> dict:
+    experiment = run.experiment
+    drawings = drawings or _drawings(run)
+    verdict = drawings["verdict"]
     headline = None
     owned = run.is_owned_by(request)
     if run.summary and experiment.prediction:
@@ -119,16 +186,13 @@ def _status_context(request, run: ExperimentRun) -> dict:
     return {
         "run": run,
         "experiment": experiment,
-        "table": experiment.table(run.frames) if run.is_final and run.frames else None,
+        "table": drawings["table"],
         "verdict": verdict,
         "headline": headline,
         "can_cancel": not run.is_final and owned,
         "owned": owned,
         "compare_with": _compare_candidates(request, run),
-        "summary_figures": [
-            {"chart_id": f"summary{i}-chart", "script_id": f"summary{i}-figure", "figure": figure}
-            for i, figure in enumerate(experiment.summary_figures(run.summary) if run.summary else [])
-        ],
+        "summary_figures": drawings["summary_figures"],
     }
 
 
@@ -216,15 +280,36 @@ def run_compare(request):
 
 
 
+# A finished run's frames never change, and every replay and overlay asks for them again:
+# each answer is encoded once per process (bounded: emptied when full).
+_final_frames: dict[tuple, bytes] = {}
+MAX_FINAL_FRAMES = 256
+
+
 @require_GET
 @never_cache
 def run_frames(request, run_id):
     """Frames from a cursor on: from Redis while the run is live, from the database after."""
-    run = get_object_or_404(ExperimentRun, id=run_id)
     form = FramesCursorForm(request.GET)
     if not form.is_valid():
+        get_object_or_404(ExperimentRun.objects.only("id"), id=run_id)  # an unknown run is a 404 first
         return JsonResponse({"error": "after must be a whole number of at least 0"}, status=400)
     after = form.cleaned_data["after"] or 0
+    # Its state first, without the frames: a finished run's answer may already be encoded.
+    final = run_final_state(run_id)
+    body = _final_frames.get((run_id, *final, after)) if final else None
+    if body is not None:
+        return HttpResponse(body, content_type="application/json")
+    run = get_object_or_404(ExperimentRun, id=run_id)
+    response = JsonResponse(_frames_payload(run, after))
+    if final:
+        if len(_final_frames) >= MAX_FINAL_FRAMES:
+            _final_frames.clear()
+        _final_frames[(run_id, *final, after)] = response.content
+    return response
+
+
+def _frames_payload(run: ExperimentRun, after: int) -> dict:
     live_error = None
     if run.is_final:
         frames = run.frames[after:]
@@ -235,14 +320,14 @@ def run_frames(request, run_id):
             frames, live_error = [], "Live frames are unavailable: Redis is unreachable."
     else:
         frames = []
-    return JsonResponse({
+    return {
         "status": run.status,
         "final": run.is_final,
         "frames": frames,
         "next": after + len(frames),
         "error": live_error,
         **_progress(run, frames),
-    })
+    }
 
 
 def _progress(run: ExperimentRun, new_frames: list[dict]) -> dict:

@@ -1,0 +1,240 @@
+"""Pages rendered once for every newcomer (config/pagecache.py): fast, but never anyone else's.
+
+Alice is a newcomer, Bob another one; Carol has answered a question, so she has progress of her own.
+"""
+
+import re
+import shutil
+
+import pytest
+from django.middleware.csrf import _unmask_cipher_token
+from django.test import Client
+
+from config import pagecache
+from interview.loader import load_interview_scripts
+from lessons.content_loader import CONTENT_DIR, load_content
+from lessons.models import Lesson, Question
+from lessons.quiz_files import QUIZ_DIR
+from playground.experiments import get_experiment
+from playground.models import ExperimentRun
+from playground.runner import run_execute
+
+pytestmark = pytest.mark.django_db
+
+QUIZ = "/lessons/dual-write/quiz/"
+PAGES = ["/", "/lessons/dual-write/", QUIZ, "/experiments/dual-write/", "/interview/"]
+
+
+@pytest.fixture
+def content(db):
+    load_content()
+    load_interview_scripts()
+
+
+def page_token(html: str) -> str:
+    return re.search(r'"X-CSRFToken": "([A-Za-z0-9]+)"', html).group(1)
+
+
+def form_tokens(html: str) -> list[str]:
+    return re.findall(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', html)
+
+
+def answer_keys(html: str) -> list[str]:
+    return re.findall(r'name="answer_key" value="([^"]*)"', html)
+
+
+def carol(question: Question) -> Client:
+    """A visitor with progress: she answered one question."""
+    client = Client()
+    client.get(QUIZ)
+    assert client.post(f"/questions/{question.key}/answer", {"choice": "0", "source": "quiz"}).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("url", [QUIZ, "/experiments/dual-write/"])
+def test_each_newcomer_gets_their_own_csrf_token_and_no_slot_is_left(content, url):
+    alice, bob = Client(), Client()
+    for visitor in [alice, bob, alice]:
+        response = visitor.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "__pagecache_slot" not in html
+        secret = visitor.cookies["csrftoken"].value
+        tokens = [page_token(html), *form_tokens(html)]
+        assert len(tokens) > 1
+        for token in tokens:
+            assert _unmask_cipher_token(token) == secret  # this visitor's, never the first renderer's
+        assert "Cookie" in response["Vary"]
+    assert alice.cookies["csrftoken"].value != bob.cookies["csrftoken"].value
+
+
+@pytest.mark.parametrize("url", ["/", "/lessons/dual-write/", "/interview/"])
+def test_a_page_with_nothing_to_send_makes_no_token_and_sets_no_cookie(content, url):
+    for _ in range(2):  # rendered, then from the cache
+        response = Client().get(url)
+        assert response.status_code == 200
+        assert "X-CSRFToken" not in response.content.decode() and "__pagecache_slot" not in response.content.decode()
+        assert not response.cookies
+
+
+def test_a_newcomers_cached_page_token_is_accepted_for_them_and_refused_for_another(content):
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True).first()
+    alice, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    bob.get(QUIZ)  # the page is cached now; Alice gets the copy
+    alice_token = page_token(alice.get(QUIZ).content.decode())
+    answer = {"choice": "0", "source": "quiz", "csrfmiddlewaretoken": alice_token}
+    assert bob.post(f"/questions/{question.key}/answer", answer).status_code == 403
+    assert alice.post(f"/questions/{question.key}/answer", answer).status_code == 302
+
+
+def test_every_rendered_form_has_its_own_answer_key(content):
+    first, second = Client().get(QUIZ).content.decode(), Client().get(QUIZ).content.decode()
+    keys = answer_keys(first) + answer_keys(second)
+    assert len(answer_keys(first)) == Question.objects.filter(lesson__slug="dual-write", active=True).count() > 1
+    assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_the_experiment_forms_idempotency_key_is_fresh_for_each_newcomer(content):
+    pattern = r'name="idempotency_key" value="([0-9a-f]{32})"'
+    keys = [re.search(pattern, Client().get("/experiments/dual-write/").content.decode()).group(1) for _ in range(3)]
+    assert len(set(keys)) == 3
+
+
+def test_progress_is_never_shared_and_never_hidden(content):
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True).first()
+    assert "1 of" not in Client().get("/").content.decode()  # cached for newcomers now
+    with_progress = carol(question)
+    assert "1 of" in with_progress.get("/").content.decode()
+    assert "1 of" not in Client().get("/").content.decode()
+    # Her session gone, her CSRF cookie still finds her learner: not a newcomer.
+    del with_progress.cookies["sessionid"]
+    assert "1 of" in with_progress.get("/").content.decode()
+    total = Question.objects.filter(lesson__slug="dual-write", active=True).count()
+    assert f"1 of {total} answered" in with_progress.get(QUIZ).content.decode()
+    assert f"0 of {total} answered" in Client().get(QUIZ).content.decode()
+
+
+def test_a_reload_of_the_lessons_shows_at_once(content, tmp_path):
+    for url in ["/", "/lessons/dual-write/", QUIZ]:
+        assert Client().get(url).status_code == 200  # cached
+    lesson = Lesson.objects.get(slug="dual-write")
+    content_dir = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content_dir)
+    source = content_dir / lesson.source_path
+    text = source.read_text()
+    source.write_text(text.replace(f"title: {lesson.title}", "title: Renamed for the test", 1)
+                      .replace("\n---\n", "\n---\nA sentence added by the test.\n\n", 1))
+    quiz_dir = tmp_path / "quizzes"
+    shutil.copytree(QUIZ_DIR, quiz_dir)
+    load_content(content_dir, quiz_dir)
+    assert "Renamed for the test" in Client().get("/").content.decode()
+    assert "A sentence added by the test." in Client().get("/lessons/dual-write/").content.decode()
+    assert "Renamed for the test" in Client().get(QUIZ).content.decode()
+
+
+def test_a_retired_question_leaves_the_cached_quiz(content, tmp_path):
+    question = Question.objects.filter(lesson__slug="dual-write", active=True).first()
+    assert f'id="q-{question.key}"' in Client().get(QUIZ).content.decode()
+    quiz_dir = tmp_path / "quizzes"
+    shutil.copytree(QUIZ_DIR, quiz_dir)
+    quiz_file = quiz_dir / "dual-write.yaml"
+    kept = [block for block in quiz_file.read_text().split("\n  - ") if not block.startswith(f"id: {question.key}\n")]
+    assert len(kept) > 2
+    quiz_file.write_text("\n  - ".join(kept))
+    load_content(CONTENT_DIR, quiz_dir)
+    assert f'id="q-{question.key}"' not in Client().get(QUIZ).content.decode()
+
+
+def finished_run(**fields) -> ExperimentRun:
+    params, _ = get_experiment("dual-write").clean_params({"mode": "naive", "orders": 200})
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7,
+                                       status=ExperimentRun.Status.RUNNING, **fields)
+    run_execute(run, frame_delay=0)
+    run.refresh_from_db()
+    assert run.is_final
+    return run
+
+
+def test_a_finished_run_page_is_shared_but_says_you_only_to_whoever_ran_it(content):
+    owner = Client()
+    owner.get("/experiments/dual-write/")
+    owner.session.save()
+    run = finished_run(owner_session=owner.session.session_key, prediction=3)
+    newcomer_page = Client().get(run.get_absolute_url()).content.decode()  # cached
+    assert "whoever ran it predicted" in newcomer_page
+    owner_page = owner.get(run.get_absolute_url()).content.decode()
+    assert "you predicted" in owner_page and "whoever ran it" not in owner_page
+    assert "whoever ran it predicted" in Client().get(run.get_absolute_url()).content.decode()
+
+
+def test_a_run_seen_while_running_shows_its_verdict_once_it_ends(content):
+    params, _ = get_experiment("dual-write").clean_params({"mode": "naive", "orders": 200})
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7,
+                                       status=ExperimentRun.Status.QUEUED)
+    assert Client().get(run.get_absolute_url()).status_code == 200
+    frames = Client().get(f"/runs/{run.id}/frames?after=0").json()
+    assert frames["final"] is False and frames["frames"] == []
+    ExperimentRun.objects.filter(id=run.id).update(status=ExperimentRun.Status.RUNNING)
+    run_execute(ExperimentRun.objects.get(id=run.id), frame_delay=0)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert "data-verdict" in Client().get(run.get_absolute_url()).content.decode()
+    frames = Client().get(f"/runs/{run.id}/frames?after=0").json()
+    assert frames["final"] is True and len(frames["frames"]) == len(run.frames) > 0
+
+
+def test_a_finished_runs_frames_come_from_the_cache_the_same_as_the_first_time(content, django_assert_max_num_queries):
+    run = finished_run()
+    first = Client().get(f"/runs/{run.id}/frames?after=3")
+    with django_assert_max_num_queries(1):
+        again = Client().get(f"/runs/{run.id}/frames?after=3")
+    assert first.content == again.content and first.json()["frames"] == run.frames[3:]
+    assert again["Cache-Control"] == first["Cache-Control"]
+    assert Client().get(f"/runs/{run.id}/frames?after=x").status_code == 400
+    ExperimentRun.objects.filter(id=run.id).delete()
+    assert Client().get(f"/runs/{run.id}/frames?after=3").status_code == 404
+
+
+def test_a_cached_page_costs_a_newcomer_a_query_or_two(content, django_assert_max_num_queries):
+    for url in PAGES:
+        Client().get(url)
+        returning = Client()
+        returning.get(url)
+        with django_assert_max_num_queries(2):
+            assert Client().get(url).status_code == 200, url
+        with django_assert_max_num_queries(2):
+            assert returning.get(url).status_code == 200, url
+
+
+def test_a_query_string_or_an_htmx_request_gets_the_view_itself(content):
+    Client().get("/")
+    assert Client().get("/?anything=1").status_code == 200
+    preset = next(iter(get_experiment("dual-write").presets))
+    assert Client().get(f"/experiments/dual-write/?preset={preset}").status_code == 200
+    keys = {key[-1] for key in pagecache._pages if key[4] == "/experiments/dual-write/"}
+    assert any(key[0] == preset for key in keys)
+    assert not any(key[4] == "/" and "anything" in str(key) for key in pagecache._pages)
+
+
+def test_a_finished_runs_owner_sees_the_same_drawings_every_time(content):
+    owner = Client()
+    owner.get("/experiments/dual-write/")
+    owner.session.save()
+    run = finished_run(owner_session=owner.session.session_key, prediction=3)
+    pages = [owner.get(run.get_absolute_url()).content.decode() for _ in range(2)]
+    figures = [re.search(r'<script id="run-figures" type="application/json">(.*?)</script>', page, re.S).group(1)
+               for page in pages]
+    assert figures[0] == figures[1] and len(figures[0]) > 100
+    assert all("data-verdict" in page and "you predicted" in page for page in pages)
+
+
+def test_the_experiment_page_says_what_the_queue_says_now_not_when_it_was_cached(content, settings):
+    assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
+    live_redis = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        assert "The run queue (Redis) is unreachable" in Client().get("/experiments/dual-write/").content.decode()
+    finally:
+        settings.REDIS_URL = live_redis
+    assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
