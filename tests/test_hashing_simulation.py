@@ -53,7 +53,7 @@ def test_each_scheme_moves_about_its_theoretical_share(seed, nodes):
             assert deviation <= Z * spread(scheme, change), (scheme, deviation / spread(scheme, change), change)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32), nodes=st.integers(2, 12), vnodes=st.integers(1, 50))
 def test_minimal_disruption_schemes_move_only_the_changed_nodes_keys(seed, nodes, vnodes):
     summary, _ = run(seed, keys=1000, nodes=nodes, changes=6, vnodes=vnodes)
@@ -63,7 +63,7 @@ def test_minimal_disruption_schemes_move_only_the_changed_nodes_keys(seed, nodes
     assert summary["strays"][model.MODULO] > 0
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32), nodes=st.integers(2, 15), epsilon=st.floats(0.01, 2.0),
        hot=st.floats(0.0, 0.5), keys=st.integers(100, 2000))
 def test_bounded_loads_never_put_more_than_the_cap_on_a_node(seed, nodes, epsilon, hot, keys):
