@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from playground.experiments import get_experiment
 from playground.experiments.hashing import model
 
 EXPERIMENT = get_experiment("hashing")
-# How far one run's moved share may sit from theory: a binomial spread for rendezvous, jump and modulo,
-# plus the spread of the new node's arcs for the ring with virtual nodes. A ring with one token has no useful bound.
-TOLERANCE = {model.MODULO: 0.03, model.VNODES: 0.05, model.RENDEZVOUS: 0.03, model.JUMP: 0.03}
+# The moved share is random, so "about its theoretical share" means within Z standard deviations of it.
+# A fixed tolerance (0.05 for the ring) was tighter than the theory at few nodes: seed 22211 with 4 or 5 nodes
+# moves 21.8% instead of 16.7% (3.1 sd), and the model is right (its z-scores over 1,500 seeded runs have sd 1).
+# Z = 5 makes a false alarm about one in a million checks, and the bound still shrinks as nodes are added.
+Z = 5
+KEYS, VNODE_COUNT = 3000, 100
+
+
+def spread(scheme: str, change: dict) -> float:
+    """Standard deviation of the moved share around theory for this change.
+
+    Every key moves independently with probability p for mod N, rendezvous and jump: Binomial(KEYS, p) / KEYS.
+    On a ring with virtual nodes the moving share is the joining (or leaving) node's V arcs out of the N = V·n
+    on the ring, Beta(V, N - V) (V of N uniform spacings) with variance p(1 - p)/(N + 1), and the keys then
+    fall on it binomially. A ring with one token has no useful bound (its share is Beta(1, n - 1)).
+    """
+    p = change["theory"][scheme]
+    variance = p * (1 - p) / KEYS
+    if scheme == model.VNODES:
+        tokens = VNODE_COUNT * max(change["nodes_before"], change["nodes_after"])
+        variance += p * (1 - p) / (tokens + 1)
+    return math.sqrt(variance)
 
 
 def run(seed: int, **overrides):
@@ -22,16 +41,19 @@ def run(seed: int, **overrides):
     return EXPERIMENT.run(params, seed, frames.append), frames
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32), nodes=st.integers(4, 20))
+@example(seed=22211, nodes=4)  # failed a fixed 0.05 tolerance: the new node's 100 arcs held 21.8%, not 16.7%
+@example(seed=22211, nodes=5)
 def test_each_scheme_moves_about_its_theoretical_share(seed, nodes):
-    summary, _ = run(seed, keys=3000, nodes=nodes, changes=3, vnodes=100)
+    summary, _ = run(seed, keys=KEYS, nodes=nodes, changes=3, vnodes=VNODE_COUNT)
     for change in summary["changes"]:
-        for scheme, tolerance in TOLERANCE.items():
-            assert abs(change["moved"][scheme] - change["theory"][scheme]) <= tolerance, (scheme, change)
+        for scheme in (model.MODULO, model.VNODES, model.RENDEZVOUS, model.JUMP):
+            deviation = abs(change["moved"][scheme] - change["theory"][scheme])
+            assert deviation <= Z * spread(scheme, change), (scheme, deviation / spread(scheme, change), change)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32), nodes=st.integers(2, 12), vnodes=st.integers(1, 50))
 def test_minimal_disruption_schemes_move_only_the_changed_nodes_keys(seed, nodes, vnodes):
     summary, _ = run(seed, keys=1000, nodes=nodes, changes=6, vnodes=vnodes)
@@ -41,7 +63,7 @@ def test_minimal_disruption_schemes_move_only_the_changed_nodes_keys(seed, nodes
     assert summary["strays"][model.MODULO] > 0
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32), nodes=st.integers(2, 15), epsilon=st.floats(0.01, 2.0),
        hot=st.floats(0.0, 0.5), keys=st.integers(100, 2000))
 def test_bounded_loads_never_put_more_than_the_cap_on_a_node(seed, nodes, epsilon, hot, keys):

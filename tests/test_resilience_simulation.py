@@ -1,5 +1,6 @@
 """Resilience: retries turn a short trigger into a failure that outlives it; a retry budget, shedding or a breaker end it."""
 
+import math
 from pathlib import Path
 
 from hypothesis import example, given, settings as hsettings
@@ -22,6 +23,28 @@ triggers = st.fixed_dictionaries({
 })
 
 
+def requests_to_drain(trigger) -> int:
+    """Enough requests for the run to outlast the backlog the trigger leaves, twice over, and the 2 s settle.
+
+    A budget stops retries from feeding the backlog (no metastable state), but does not make it vanish:
+    the dependency still serves it at capacity − 1.1 × rate. A 5× burst of 1.5 s leaves about 4,000 queued,
+    some 18 s of draining, and 20,000 requests end the run first (seed 7090, burst at 1,859 ms: queue still
+    182 when the run ends, so not "recovered"). Recovery is what the budget guarantees only given that time.
+    """
+    p = params()
+    rate, capacity = p["arrival_rate"], p["concurrency"] * 1000 / p["service_ms"]
+    budgeted = 1 + p["budget_percent"] / 100
+    if trigger["trigger"] == BURST:
+        excess = rate * trigger["trigger_factor"] * budgeted - capacity
+    else:
+        excess = rate * budgeted - capacity / trigger["trigger_factor"]
+    backlog = max(0.0, excess) * trigger["trigger_ms"] / 1000 + p["budget_max_tokens"]
+    drain_s = backlog / (capacity - rate * budgeted)
+    burst_extra = rate * (trigger["trigger_factor"] - 1) * trigger["trigger_ms"] / 1000 if trigger["trigger"] == BURST else 0
+    needed_s = (trigger["trigger_start_ms"] + trigger["trigger_ms"]) / 1000 + 2 * drain_s + 2 + 3
+    return max(SHORT["requests"], math.ceil(rate * needed_s + burst_extra))
+
+
 def params(**overrides):
     return valid_params(EXPERIMENT, **overrides)
 
@@ -30,18 +53,19 @@ def preset(name, **overrides):
     return params(**{**EXPERIMENT.presets[name].params, **overrides})
 
 
-@hsettings(max_examples=8, deadline=None)
+@hsettings(max_examples=8, deadline=None, derandomize=True)
 @given(trigger=triggers, seed=st.integers(0, 10_000))
 @example(trigger={"trigger": SLOWDOWN, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 5}, seed=7)
 @example(trigger={"trigger": BURST, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 3}, seed=7)
+@example(trigger={"trigger": BURST, "trigger_start_ms": 1859, "trigger_ms": 1500, "trigger_factor": 5.0}, seed=7090)
 def test_with_a_retry_budget_the_system_recovers_after_every_trigger(trigger, seed):
-    summary, _ = run_collecting(EXPERIMENT, params(**SHORT, **trigger, retry_budget=True), seed)
+    summary, _ = run_collecting(EXPERIMENT, params(requests=requests_to_drain(trigger), **trigger, retry_budget=True), seed)
     assert summary["healthy_before"]
     assert summary["recovered"], summary
     assert summary["retries"] <= summary["requests"] * 0.10 + summary["budget_max_tokens"]
 
 
-@hsettings(max_examples=3, deadline=None)
+@hsettings(max_examples=3, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000))
 @example(seed=7)
 def test_without_protection_the_same_trigger_leaves_the_system_down_for_good(seed):
@@ -72,7 +96,7 @@ def test_goodput_falls_as_load_rises_past_capacity():
     assert goodput[0] > goodput[1] > goodput[2]
 
 
-@hsettings(max_examples=20, deadline=None)
+@hsettings(max_examples=20, deadline=None, derandomize=True)
 @given(order=st.permutations(range(100)), failures=st.sampled_from([49, 50]))
 def test_resilience4j_s_breaker_opens_at_exactly_50_failures_in_100_calls(order, failures):
     breaker = make_breaker(preset("resilience4j"))
@@ -127,7 +151,7 @@ def test_the_breaker_s_open_and_half_open_spans_are_shaded_after_the_run():
     assert not EXPERIMENT.summary_figures(run_collecting(EXPERIMENT, preset("unprotected"))[0])
 
 
-@hsettings(max_examples=8, deadline=None)
+@hsettings(max_examples=8, deadline=None, derandomize=True)
 @given(trigger=triggers, seed=st.integers(0, 10_000))
 @example(trigger={"trigger": SLOWDOWN, "trigger_start_ms": 2000, "trigger_ms": 1500, "trigger_factor": 5}, seed=7)
 def test_with_bulkheads_the_healthy_endpoint_s_pool_is_never_exhausted(trigger, seed):

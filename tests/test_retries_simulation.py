@@ -96,7 +96,7 @@ def networks(draw):
     )
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(network=networks(), clients=st.integers(1, 40), strategy=st.sampled_from(ALL_STRATEGIES))
 def test_every_client_updates_the_row_exactly_once_under_any_network(network, clients, strategy):
     frames = []
@@ -109,7 +109,7 @@ def test_every_client_updates_the_row_exactly_once_under_any_network(network, cl
     assert frames[-1]["calls_total"] == summary["total_calls"]
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(
     mean_ms=st.floats(1, 50),
     clients=st.integers(1, 60),
@@ -163,7 +163,7 @@ def outage_schedules(draw):
     return Schedule(seed=draw(st.integers(0, 2**32 - 1)), outages=tuple(outages))
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(schedule=outage_schedules(), strategy=st.sampled_from(ALL_STRATEGIES), max_attempts=st.integers(1, 6))
 def test_with_a_dlq_and_a_redrive_every_request_succeeds_exactly_once_under_any_outages(schedule, strategy, max_attempts):
     frames = []
@@ -178,7 +178,7 @@ def test_with_a_dlq_and_a_redrive_every_request_succeeds_exactly_once_under_any_
     assert frames[-1]["dlq"] == 0 and frames[-1]["done"] == 300
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(schedule=outage_schedules(), strategy=st.sampled_from(ALL_STRATEGIES), max_attempts=st.integers(1, 6))
 def test_a_dlq_without_a_redrive_parks_requests_but_never_loses_one(schedule, strategy, max_attempts):
     summary = simulate(
@@ -190,7 +190,7 @@ def test_a_dlq_without_a_redrive_parks_requests_but_never_loses_one(schedule, st
     assert summary["success_events"] == summary["succeeded"]
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(schedule=outage_schedules(), strategy=st.sampled_from(ALL_STRATEGIES), max_attempts=st.integers(1, 6))
 @example(schedule=Schedule(outages=((100, 2100),)), strategy=FULL, max_attempts=5)
 def test_without_a_dlq_requests_that_run_out_of_attempts_are_lost(schedule, strategy, max_attempts):
@@ -205,7 +205,7 @@ def test_without_a_dlq_requests_that_run_out_of_attempts_are_lost(schedule, stra
         assert summary["lost"] > 0
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=150, deadline=None, derandomize=True)
 @given(schedule=outage_schedules())
 def test_with_one_attempt_and_no_dlq_exactly_the_requests_arriving_in_an_outage_are_lost(schedule):
     # 5 requests per tick against a capacity of 8: only the outage refuses anything.

@@ -470,14 +470,35 @@ def run_live(params: dict[str, Any], seed: int, emit, *, redis_url: str, workdir
         r.close()
 
 
+def acknowledged(r: redis.Redis, keys: Keys, entry_id: bytes) -> bool:
+    """The group has delivered this entry and it is no longer pending: its handler finished with it."""
+    pipe = r.pipeline(transaction=True)
+    pipe.xinfo_groups(keys.stream)
+    pipe.xpending_range(keys.stream, GROUP, min=entry_id, max=entry_id, count=1)
+    groups, pending = pipe.execute()
+
+    def order(stream_id) -> tuple[int, int]:
+        ms, seq = (stream_id.decode() if isinstance(stream_id, bytes) else stream_id).split("-")
+        return int(ms), int(seq)
+
+    return all(order(group["last-delivered-id"]) >= order(entry_id) for group in groups) and not pending
+
+
 def drive(params, schedule, keys: Keys, r: redis.Redis, consumers: Consumers, observer: Observer, emit) -> dict:
     """Produce on time, replace killed consumers, emit a frame every FRAME_EVERY_S, until drained."""
     plan = production_plan(params["messages"], schedule)
-    # Generous: the whole plan, the longest crash chain, and room for a slow machine.
-    deadline_s = plan[-1][0] / 1000 + (MAX_CRASHES_IN_A_ROW + 1) * params["visibility_timeout_ms"] / 1000 + 60
+    late_ms = params["late_redelivery_ms"]
+    # Generous: the whole plan, the longest crash chain, a late copy held back, and room for a slow machine.
+    deadline_s = plan[-1][0] / 1000 + (MAX_CRASHES_IN_A_ROW + 1) * params["visibility_timeout_ms"] / 1000 + late_ms / 1000 + 60
     started = time.monotonic()
     next_xadd = 0
     produced = 0  # distinct messages XADDed so far (their ids are 0..produced-1)
+    first_ids: dict[int, bytes] = {}  # each message's first stream entry
+    # A late copy means "long after the message was handled", not "long after it was sent": on a loaded
+    # machine the consumer can fall a second behind, and a copy sent on the clock would then meet a
+    # dedup-cache entry still alive. So a due late copy waits until its original has been acknowledged
+    # (the cache write and the charge come before the XACK) and then late_redelivery_ms more.
+    held: list[tuple[int, int, str]] = []  # (message, release ms or -1 until the original is acked, kind)
     last_t_ms = -1
     next_frame_s = 0.0
 
@@ -489,25 +510,40 @@ def drive(params, schedule, keys: Keys, r: redis.Redis, consumers: Consumers, ob
 
     while True:
         elapsed_s = time.monotonic() - started
+        now_ms = elapsed_s * 1000
         due = []
-        while next_xadd < len(plan) and plan[next_xadd][0] <= elapsed_s * 1000:
-            due.append(plan[next_xadd])
+        while next_xadd < len(plan) and plan[next_xadd][0] <= now_ms:
+            _, _, message, kind = plan[next_xadd]
             next_xadd += 1
+            if kind == LATE:
+                held.append((message, -1, kind))
+            else:
+                due.append((message, kind))
+        still_held = []
+        for message, release_ms, kind in held:
+            if release_ms < 0 and message in first_ids and acknowledged(r, keys, first_ids[message]):
+                release_ms = now_ms + late_ms
+            if 0 <= release_ms <= now_ms:
+                due.append((message, kind))
+            else:
+                still_held.append((message, release_ms, kind))
+        held = still_held
         if due:
             pipe = r.pipeline(transaction=False)
-            for _, _, message, kind in due:
+            for message, kind in due:
                 pipe.xadd(keys.stream, {
                     "message": message, "account": account_of(message, params["accounts"]),
                     "amount": amount_cents(message), "kind": kind,
                 })
+            for (message, kind), entry_id in zip(due, pipe.execute()):
                 if kind == FIRST:
                     produced = message + 1
-            pipe.execute()
+                    first_ids[message] = entry_id
         consumers.supervise()
         if elapsed_s >= next_frame_s:
             emit(take_frame())
             next_frame_s += FRAME_EVERY_S
-        if next_xadd == len(plan) and observer.drained():
+        if next_xadd == len(plan) and not held and observer.drained():
             break
         if elapsed_s > deadline_s:
             raise RuntimeError(f"the live run did not drain within {deadline_s:.0f} s")
