@@ -76,11 +76,12 @@ class Keys:
         self.prefix = prefix
         self.tokens = prefix + "tokens"  # the fencing-token counter
         self.abandoned = prefix + "abandoned"  # writes given up by the client's own lease check
+        self.abandoned_tokens = prefix + "abandoned-tokens"  # their tokens: a pause waits for these too
         self.pauses = prefix + "pauses"  # "pid:token:ms", pushed just before a client stops itself
         self.locks = [f"{prefix}lock:{record}" for record in range(records)]
 
     def all(self) -> list[str]:
-        return [self.tokens, self.abandoned, self.pauses, *self.locks]
+        return [self.tokens, self.abandoned, self.abandoned_tokens, self.pauses, *self.locks]
 
 
 # --------------------------------------------------------------------------
@@ -204,6 +205,7 @@ def client_main(argv: list[str]) -> int:
         if (time.monotonic() - started) * 1000 * rate >= args.ttl_ms:
             # By this client's clock the lease is over: give up the write.
             r.incr(keys.abandoned)
+            r.sadd(keys.abandoned_tokens, token)
             release(keys=[lock], args=[value])
             continue
         if schedule.pause_ms[n]:
@@ -228,10 +230,13 @@ class Pauser:
     """Turns a client's SIGSTOP into a pause of the scheduled length: seen stopped, then SIGCONT.
 
     A pause lasts at least its scheduled length and, besides, until every write the
-    simulation lands before it (for the same seed) is in the storage: on a loaded
-    machine the other client may need longer than the pause, and the outcome, who
-    wrote last, must not depend on how busy the machine was.
+    simulation lands before it (for the same seed) is in the storage or was given up:
+    on a loaded machine the other client may need longer than the pause, and the
+    outcome, who wrote last, must not depend on how busy the machine was. Never more
+    than EXTRA_WAIT_S past the schedule, so a run that went differently still ends.
     """
+
+    EXTRA_WAIT_S = 10.0
 
     def __init__(self, r: redis.Redis, keys: Keys, land_first: dict[int, set[int]] | None = None, landed=None):
         self.redis = r
@@ -257,7 +262,9 @@ class Pauser:
                 self.stopped.append((*entry, now))
         for entry in list(self.stopped):
             pid, token, ms, since = entry
-            if now - since >= ms / 1000 and self.land_first.get(token, set()) <= self.landed():
+            waited = now - since
+            caught_up = waited >= ms / 1000 + self.EXTRA_WAIT_S or self.land_first.get(token, set()) <= self.landed()
+            if waited >= ms / 1000 and caught_up:
                 os.kill(pid, signal.SIGCONT)
                 self.stopped.remove(entry)
                 self.done.append({"token": token, "pid": pid, "scheduled_ms": ms, "stopped_at_ms": round((since - epoch) * 1000),
@@ -343,7 +350,13 @@ def run_live(params: dict[str, Any], seed: int, emit, *, redis_url: str, key_pre
     order = [token for _, _, token, _ in landings]  # the writes in the order the simulation lands them
     paused = [n + FIRST_TOKEN for n, ms in enumerate(schedule.pause_ms) if ms]
     land_first = {token: set(order[:order.index(token)]) for token in paused if token in order}
-    pauser = Pauser(r, keys, land_first, lambda: {row[1] for row in read_journal(db)} if db else set())
+
+    def landed() -> set[int]:
+        """Tokens whose writes are in the storage, or were given up by their client's lease check."""
+        given_up = {int(token) for token in r.smembers(keys.abandoned_tokens)}
+        return given_up | ({row[1] for row in read_journal(db)} if db else set())
+
+    pauser = Pauser(r, keys, land_first, landed)
     try:
         create_storage(storage, params["records"])
         faults.write_text(json.dumps(schedule.to_json()))
