@@ -20,7 +20,9 @@ from functools import wraps
 from typing import Callable, Hashable
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
@@ -31,6 +33,12 @@ KEY_SLOT = "__pagecache_slot_one_off_key__"
 MAX_PAGES = 512
 
 _pages: dict[Hashable, list[bytes]] = {}
+
+
+@receiver(setting_changed)
+def _forget_pages(**kwargs) -> None:
+    """A page can show settings (a configured broker, a limit): changed settings (tests do it) start afresh."""
+    _pages.clear()
 
 
 def is_shared_render(request) -> bool:
