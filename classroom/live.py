@@ -197,20 +197,29 @@ def members_changed(classroom_id: int) -> None:
     _changed(_members_key(classroom_id))
 
 
+def _cached(full_name: str, build, *, dump, load, ttl: int):
+    """A value computed once for every screen that asks under the same name; computed afresh if Redis is away."""
+    try:
+        raw = redis_client().get(full_name)
+        if raw is not None:
+            return load(raw)
+        value = build()
+        redis_client().set(full_name, dump(value), ex=ttl)
+        return value
+    except redis.RedisError:
+        return build()
+
+
+def _dump_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def cached_results(poll_id: int, token: str, compute) -> dict:
     """The poll's results for this token, computed once and shared by every screen that asks."""
     if not token:
         return compute()
-    name = key(f"poll:{poll_id}:results:{token}")
-    try:
-        raw = redis_client().get(name)
-        if raw is not None:
-            return json.loads(raw)
-        results = compute()
-        redis_client().set(name, json.dumps(results, separators=(",", ":")), ex=RESULTS_TTL_SECONDS)
-        return results
-    except redis.RedisError:
-        return compute()
+    return _cached(key(f"poll:{poll_id}:results:{token}"), compute, dump=_dump_json, load=json.loads,
+                   ttl=RESULTS_TTL_SECONDS)
 
 
 FRAGMENT_TTL_SECONDS = 300
@@ -218,30 +227,13 @@ FRAGMENT_TTL_SECONDS = 300
 
 def cached_fragment(name: str, build) -> str:
     """HTML that is the same for every screen (a presented run's charts), rendered once and shared."""
-    full = key(f"classroom:fragment:{name}")
-    try:
-        raw = redis_client().get(full)
-        if raw is not None:
-            return raw.decode()
-        html = str(build())
-        redis_client().set(full, html, ex=FRAGMENT_TTL_SECONDS)
-        return html
-    except redis.RedisError:
-        return str(build())
+    return _cached(key(f"classroom:fragment:{name}"), lambda: str(build()), dump=str, load=bytes.decode,
+                   ttl=FRAGMENT_TTL_SECONDS)
 
 
 def cached_json(name: str, build, ttl: int = RESULTS_TTL_SECONDS):
     """A JSON-able value computed once for every screen that asks with the same name."""
-    full = key(f"classroom:json:{name}")
-    try:
-        raw = redis_client().get(full)
-        if raw is not None:
-            return json.loads(raw)
-        value = build()
-        redis_client().set(full, json.dumps(value, separators=(",", ":")), ex=ttl)
-        return value
-    except redis.RedisError:
-        return build()
+    return _cached(key(f"classroom:json:{name}"), build, dump=_dump_json, load=json.loads, ttl=ttl)
 
 
 # --- Members' answers, so that a student's screen is rebuilt without the database ------------------

@@ -41,7 +41,7 @@ from typing import Any
 
 import redis
 
-from .processes import die_with_parent
+from .processes import die_with_parent, stop_processes
 from .idempotency import (
     ARRIVAL_MS, DEDUP_CACHE_TTL, DEDUP_TABLE, DUPLICATE, FIRST, LATE, MAX_CRASHES_IN_A_ROW, NAIVE, REDELIVERY,
     account_of, amount_cents, fault_schedule,
@@ -292,17 +292,7 @@ class Consumers:
 
     def stop(self) -> None:
         """Stop every consumer still alive and reap them all: none outlives the run."""
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()  # the active one finishes its loop; the spare just dies
-        for process in self.started:
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            for pipe in (process.stdin, process.stdout):
-                pipe.close()
+        stop_processes(self.started, STOP_TIMEOUT_S)  # the active one finishes its loop; a spare just dies
 
 
 def create_ledger(path: Path, mode: str, accounts: int) -> None:

@@ -52,7 +52,7 @@ from typing import Any
 
 import redis
 
-from ..processes import die_with_parent
+from ..processes import die_with_parent, stop_processes
 from .faults import KEY_PARTITIONING, Faults, fault_schedule, partition_of, workload
 from .model import LOG, MODELS, PUBSUB, QUEUE
 
@@ -420,17 +420,7 @@ class Fleet:
         raise RuntimeError(f"a consumer process exited with code {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
 
     def stop(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.started:
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            for pipe in (process.stdin, process.stdout):
-                pipe.close()
+        stop_processes(self.started, STOP_TIMEOUT_S)
 
 
 class Visibility:
