@@ -22,10 +22,28 @@ from playground.models import ExperimentRun
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(scope="session")
+def two_lessons_and_a_script(tmp_path_factory):
+    """Enough content for assignments (loading all of it cost seconds per test)."""
+    import shutil
+
+    from interview.script_files import SCRIPTS_DIR
+    from lessons.content_loader import CONTENT_DIR
+    from lessons.quiz_files import QUIZ_DIR
+
+    lessons, quizzes, scripts = (tmp_path_factory.mktemp(name) for name in ("lessons", "quizzes", "scripts"))
+    for stem, slug in (("01-monolith-false-safety", "monolith-false-safety"), ("02-dual-write", "dual-write")):
+        shutil.copy(CONTENT_DIR / f"{stem}.md", lessons)
+        shutil.copy(QUIZ_DIR / f"{slug}.yaml", quizzes)
+    shutil.copy(SCRIPTS_DIR / "order-placement-without-dual-writes.yaml", scripts)
+    return lessons, quizzes, scripts
+
+
 @pytest.fixture
-def content(db):
-    call_command("load_lessons", verbosity=0)
-    call_command("load_interview_scripts", verbosity=0)
+def content(db, two_lessons_and_a_script):
+    lessons, quizzes, scripts = two_lessons_and_a_script
+    call_command("load_lessons", "--content-dir", lessons, "--quiz-dir", quizzes, verbosity=0)
+    call_command("load_interview_scripts", "--scripts-dir", scripts, verbosity=0)
 
 
 @pytest.fixture
