@@ -75,6 +75,13 @@ def at_once(*calls):
         return list(pool.map(released, calls))
 
 
+def patient_rate_limit_counters(settings) -> None:
+    """Rate limits fail open when Redis does not answer in 0.5 s (a stopped Redis must not stop the app); a test
+    of the limit itself must not let a loaded machine's slow INCR through, so its counters wait longer."""
+    settings.CACHES = {"default": {**settings.CACHES["default"],
+                                   "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5}}}
+
+
 def wait_for_a_fresh_window(request, *, group: str, key, rate: str, margin: float = 10) -> None:
     """django-ratelimit counts in fixed windows: start well inside one, so that a burst shares it."""
     import time
