@@ -70,8 +70,34 @@ class PrivateRedis:
         self.process.send_signal(sig)
 
 
+def other_test_workers() -> list[psutil.Process]:
+    """This test process's session-wide Celery worker (conftest), if one was started: it shares our database."""
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if "celery" in " ".join(child.cmdline()) and f"--hostname=test-{os.getpid()}@" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
 @pytest.fixture(scope="module")
-def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+def other_workers_stopped():
+    """The session-wide worker's reaper would dispatch our queued runs to *its* Redis and run them there, which no
+    single deployment can do (one Redis for all): it stays SIGSTOPped while this module runs."""
+    processes = [process for worker in other_test_workers() for process in [worker, *worker.children(recursive=True)]]
+    for process in processes:
+        process.suspend()
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.resume()
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory, other_workers_stopped):
     """The private Redis and two workers on it: {'redis': PrivateRedis, 'workers': [Popen, Popen]}."""
     workdir = tmp_path_factory.mktemp("faults")
     private = PrivateRedis(workdir)
