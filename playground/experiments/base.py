@@ -204,6 +204,15 @@ def downsample(frames: list[Frame], limit: int) -> list[Frame]:
     return [frames[round(i * step)] for i in range(limit)]
 
 
+def shaded_window(x0: float, x1: float, label: str) -> dict:
+    """A Plotly shape shading a fault's window on a time axis, so cause and effect line up on every chart."""
+    return {
+        "type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+        "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
+        "label": {"text": label, "textposition": "top center", "font": {"size": 11}},
+    }
+
+
 def gantt_figure(title: str, segments: list[dict], colors: dict[str, str]) -> dict:
     """A timeline of labelled segments, one row per `row`: [{row, label, start_ms, end_ms, outcome}].
 

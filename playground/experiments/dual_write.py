@@ -29,7 +29,7 @@ from typing import Any
 
 from django import forms
 
-from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace, shaded_window
 
 NAIVE = "naive"
 PUBLISH_FIRST = "publish-first"
@@ -422,11 +422,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     if not params.get("outage_ms"):
         return []
     start = params["outage_start_ms"]
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": start + params["outage_ms"],
-        "y0": 0, "y1": 1, "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
-        "label": {"text": "broker down", "textposition": "top center", "font": {"size": 11}},
-    }]
+    return [shaded_window(start, start + params["outage_ms"], "broker down")]
 
 
 class DualWriteForm(forms.Form):

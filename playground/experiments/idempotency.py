@@ -34,7 +34,7 @@ from typing import Any
 
 from django import forms
 
-from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from .base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace, shaded_window
 
 NAIVE = "naive"
 DEDUP_TABLE = "dedup-table"
@@ -417,11 +417,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     out = []
     window = late_window(params)
     if window:
-        out.append({
-            "type": "rect", "xref": "x", "yref": "paper", "x0": window[0], "x1": window[1],
-            "y0": 0, "y1": 1, "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
-            "label": {"text": "late redeliveries", "textposition": "top center", "font": {"size": 11}},
-        })
+        out.append(shaded_window(window[0], window[1], "late redeliveries"))
     # A line beyond the run's end would stretch the time axis for nothing.
     if params.get("mode") == DEDUP_CACHE_TTL and params["dedup_ttl_ms"] <= horizon_ms(params):
         ttl = params["dedup_ttl_ms"]

@@ -38,7 +38,9 @@ from typing import Any, Callable
 
 from django import forms
 
-from .base import Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields
+from .base import (
+    Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields, shaded_window,
+)
 
 CONTENTION = "contention"
 FLAKY = "flaky-dependency"
@@ -547,11 +549,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     if params.get("mode") != FLAKY or not params.get("outage_ms"):
         return []
     start = params["outage_start_ms"]
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": start + params["outage_ms"],
-        "y0": 0, "y1": 1, "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
-        "label": {"text": "dependency down", "textposition": "top center", "font": {"size": 11}},
-    }]
+    return [shaded_window(start, start + params["outage_ms"], "dependency down")]
 
 
 def progress(params: dict[str, Any], frame: Frame) -> float:

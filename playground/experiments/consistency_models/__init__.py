@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace, shaded_window
 from . import model
 from .checker import LINEARIZABLE, NOT_LINEARIZABLE, UNKNOWN
 from .model import ANOMALY_LABELS, BS, CP, KIND_LABELS, KINDS, LIN, LIN_LEADER, LIN_OFF, LIN_QUORUM, MR, MW, RYW
@@ -127,12 +127,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     """Shade the lag spike."""
     if not params["spike_ms"] or not params["spike_replicas"]:
         return []
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": params["spike_start_ms"],
-        "x1": params["spike_start_ms"] + params["spike_ms"], "y0": 0, "y1": 1,
-        "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0},
-        "label": {"text": "lag spike", "textposition": "top center", "font": {"size": 11}},
-    }]
+    return [shaded_window(params["spike_start_ms"], params["spike_start_ms"] + params["spike_ms"], "lag spike")]
 
 
 def space_time_figure(picture: dict[str, Any]) -> dict:

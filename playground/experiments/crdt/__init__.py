@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace, shaded_window
 from . import model
 from .datatypes import COUNTER_TYPES, SET_TYPES
 from .model import COUNTER_LABELS, CRDT_COUNTERS, CRDT_SETS, SET_LABELS
@@ -143,12 +143,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     """Shade the partition."""
     if not params["partition_ms"] or not params["cut_off_replicas"]:
         return []
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": params["partition_start_ms"],
-        "x1": params["partition_start_ms"] + params["partition_ms"], "y0": 0, "y1": 1,
-        "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0},
-        "label": {"text": "partition", "textposition": "top center", "font": {"size": 11}},
-    }]
+    return [shaded_window(params["partition_start_ms"], params["partition_start_ms"] + params["partition_ms"], "partition")]
 
 
 def final_values_figure(summary: dict[str, Any]) -> dict:

@@ -13,7 +13,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from ..base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields
+from ..base import (
+    LIVE, SIMULATION, Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields,
+    shaded_window,
+)
 from .faults import KEY_PARTITIONING, ROUND_ROBIN, fault_schedule, workload
 from .model import LABELS, LOG, MODELS, PUBSUB, QUEUE, simulate
 
@@ -243,10 +246,8 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     """Shade consumer 0's disconnection, and mark the rebalance."""
     out = []
     if params["disconnect_ms"]:
-        out.append({"type": "rect", "xref": "x", "yref": "paper", "x0": params["disconnect_start_ms"],
-                    "x1": params["disconnect_start_ms"] + params["disconnect_ms"], "y0": 0, "y1": 1,
-                    "fillcolor": "#f59e0b", "opacity": 0.2, "line": {"width": 0},
-                    "label": {"text": "consumer 0 offline", "textposition": "top center", "font": {"size": 11}}})
+        out.append(shaded_window(params["disconnect_start_ms"], params["disconnect_start_ms"] + params["disconnect_ms"],
+                                 "consumer 0 offline"))
     if params["rebalance_ms"]:
         out.append({"type": "line", "xref": "x", "yref": "paper", "x0": params["rebalance_ms"], "x1": params["rebalance_ms"],
                     "y0": 0, "y1": 1, "line": {"color": "#2563eb", "dash": "dot"}})

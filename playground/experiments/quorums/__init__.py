@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 
-from ..base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace
+from ..base import LIVE, SIMULATION, Chart, Check, Emit, Experiment, Prediction, Preset, Trace, shaded_window
 from .faults import PartitionSchedule
 from .model import EXPONENTIAL, PRODUCTION, SLOPPY, STRICT, simulate
 
@@ -153,12 +153,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     schedule = PartitionSchedule.from_params(params)
     if not schedule.has_partition:
         return []
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": schedule.start_ms, "x1": schedule.end_ms,
-        "y0": 0, "y1": 1, "fillcolor": "#f59e0b", "opacity": 0.15, "line": {"width": 0}, "layer": "below",
-        "label": {"text": f"partition: {len(schedule.cut_off)} replica(s) cut off", "textposition": "top center",
-                  "font": {"size": 11}},
-    }]
+    return [shaded_window(schedule.start_ms, schedule.end_ms, f"partition: {len(schedule.cut_off)} replica(s) cut off")]
 
 
 def summary_figures(summary: dict[str, Any]) -> list[dict]:

@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Prediction, Preset, Trace, gantt_figure, mark_conditional_fields
+from ..base import (
+    Chart, Check, Emit, Experiment, Prediction, Preset, Trace, gantt_figure, mark_conditional_fields, shaded_window,
+)
 from .faults import FIGURE_8, FIGURE_8_PARAMS, KILL_FAULT, PARTITION_FAULT, RANDOM, SPLIT_FAULT, random_faults
 from .model import CORRECT, MAX_NODES, NAIVE, actions_for, simulate
 
@@ -192,14 +194,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     if params.get("scenario") != RANDOM:
         return []
     actions = random_faults(params)
-    shaded = []
-    for start, end in zip(actions[::2], actions[1::2]):
-        shaded.append({
-            "type": "rect", "xref": "x", "yref": "paper", "x0": start.t_ms, "x1": end.t_ms, "y0": 0, "y1": 1,
-            "fillcolor": "#f59e0b", "opacity": 0.12, "line": {"width": 0}, "layer": "below",
-            "label": {"text": FAULT_NAMES[start.fault], "textposition": "top center", "font": {"size": 11}},
-        })
-    return shaded
+    return [shaded_window(start.t_ms, end.t_ms, FAULT_NAMES[start.fault]) for start, end in zip(actions[::2], actions[1::2])]
 
 
 def progress(params: dict[str, Any], frame: dict[str, Any]) -> float:

@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms
 
-from ..base import Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields
+from ..base import (
+    Chart, Check, Emit, Experiment, Frame, Prediction, Preset, Trace, mark_conditional_fields, shaded_window,
+)
 from .faults import BURST, SLOWDOWN, Trigger
 from .model import HEALTHY_SHARE, simulate
 
@@ -146,12 +148,7 @@ def shapes(params: dict[str, Any]) -> list[dict]:
     """Shade the trigger."""
     if not params["trigger_ms"] or params["trigger_factor"] == 1:
         return []
-    return [{
-        "type": "rect", "xref": "x", "yref": "paper", "x0": params["trigger_start_ms"],
-        "x1": params["trigger_start_ms"] + params["trigger_ms"], "y0": 0, "y1": 1,
-        "fillcolor": "#f59e0b", "opacity": 0.2, "line": {"width": 0},
-        "label": {"text": params["trigger"], "textposition": "top center", "font": {"size": 11}},
-    }]
+    return [shaded_window(params["trigger_start_ms"], params["trigger_start_ms"] + params["trigger_ms"], params["trigger"])]
 
 
 BREAKER_COLORS = {"open": "#dc2626", "half-open": "#f59e0b"}
