@@ -38,7 +38,7 @@ from .concepts import tokens as concept_tokens
 MET, LISTED, MISSED = "met", "listed", "missed"
 SALAD_CREDIT = 0.25
 # An answer whose words are mostly salad is salad throughout.
-SALAD_ANSWER_SHARE = 0.5
+SALAD_ANSWER_SHARE = 0.35
 # A sentence this short earns its item only with a reasoned sentence beside it.
 BARE_TERMS = 6
 
@@ -202,6 +202,38 @@ def is_salad_sentence(text: str) -> bool:
         return False
     mean_terms = len(terms) / len(segments)
     return mean_terms <= 3.0 and _clause_word_count(terms) <= 2
+
+
+# A list item: a noun phrase of a few words with nothing that makes a clause ("TTL-based reservations").
+LIST_ITEM_TERMS = 4
+# This many list items in a row are a list, even inside a sentence that opens as a clause
+# ("We'd commit to idempotency keys, deduplication, the transactional outbox, sagas, and reconciliation").
+LIST_RUN = 3
+# Words that make a list item a clause though _CLAUSE_WORDS misses them: "their availabilities multiply".
+_NOT_A_LIST_ITEM = frozenset("their its our his her my your not no never".split())
+_RUN_SEPARATORS = re.compile(r"[,;:|•]|\band\b|\bor\b|\bplus\b|->|→")
+
+
+def list_runs(text: str) -> list[tuple[int, int]]:
+    """The [start, end) spans of `text` that are runs of LIST_RUN or more list items in a row."""
+    segments, cut = [], 0
+    for m in [*_RUN_SEPARATORS.finditer(text), None]:
+        end = m.start() if m else len(text)
+        terms = _TERM.findall(text[cut:end])
+        if terms:
+            segments.append((cut, end, 0 < len(terms) <= LIST_ITEM_TERMS and _clause_word_count(terms) == 0
+                             and not any(t.lower() in _NOT_A_LIST_ITEM for t in terms)))
+        if m:
+            cut = m.end()
+    runs, current = [], []
+    for segment in [*segments, (0, 0, False)]:
+        if segment[2]:
+            current.append(segment)
+            continue
+        if len(current) >= LIST_RUN:
+            runs.append((current[0][0], current[-1][1]))
+        current = []
+    return runs
 
 
 def is_fragment(text: str) -> bool:
@@ -410,11 +442,32 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
         index for index, sentence in enumerate(sentences)
         if salad and (is_salad_sentence(sentence.text) or _is_crammed(sentence.text, len(earned_in.get(index, ()))))
     }
+    runs = [(s.start + a, s.start + b) for s in sentences for a, b in list_runs(s.text)] if salad else []
     total_words = sum(len(_TERM.findall(s.text)) for s in sentences)
     salad_words = sum(len(_TERM.findall(s.text)) for i, s in enumerate(sentences)
                       if i in salad_sentences or (salad and is_fragment(s.text)))
+    salad_words += sum(len(_TERM.findall(text[a:b])) for a, b in runs
+                       if not any(i in salad_sentences or is_fragment(s.text)
+                                  for i, s in enumerate(sentences) if s.start <= a < s.end))
     salad_answer = total_words > 0 and salad_words / total_words >= SALAD_ANSWER_SHARE
     reasoned_sentence = [_is_reasoned_sentence(s.text) for s in sentences]
+
+    def run_of(hit: _Hit) -> tuple[int, int] | None:
+        """The run of list items that holds every phrase of the hit, if one does."""
+        return next((run for run in runs if all(run[0] <= a and b <= run[1] for a, b in hit.spans)), None)
+
+    # A run of list items that names two or more rubric items is name-dropping; one item spelled out
+    # as a list ("a transactional outbox, acks=all, and the idempotent producer") is an explanation.
+    items_in_run: dict[tuple[int, int], set[str]] = {}
+    for item, live in zip(rubric, hits):
+        for hit in live:
+            run = run_of(hit)
+            if run:
+                items_in_run.setdefault(run, set()).add(item["id"])
+
+    def in_a_list(hit: _Hit) -> bool:
+        run = run_of(hit)
+        return run is not None and len(items_in_run[run]) >= 2
 
     def is_bare(hit: _Hit) -> bool:
         """A short line with no reasoning in it or beside it: "We'd use fencing tokens." on its own."""
@@ -432,7 +485,8 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
     for item, live, lost in zip(rubric, hits, discounted):
         base = {"id": item["id"], "weight": int(item["weight"]), "description": item.get("description", ""),
                 "follow_up": item.get("follow_up", ""), "discounted": lost}
-        reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)]
+        reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)
+                    and not in_a_list(hit)]
         if reasoned and not salad_answer:
             status, credit, hit = MET, 1.0, min(reasoned, key=_hit_order)
         elif live:
