@@ -133,9 +133,47 @@ _NOT_A_NEGATION = re.compile(r"\b(?:not only|not just|no matter|no doubt|not sur
 _DISMISSAL = re.compile(
     rf"^[\s\w'’-]{{0,40}}?(?:\b(?:overkill|unnecessary|unneeded|pointless|irrelevant|redundant|a waste)\b|"
     rf"(?:\bnot|n{_APOSTROPHE}t|\bnever)\s+(?:really\s+|actually\s+|strictly\s+|even\s+)?"
-    rf"(?:needed|necessary|required|matter|apply|relevant|worth|important|an issue|a concern|a problem|useful)\b)",
+    rf"(?:needed|necessary|required|matter|apply|relevant|worth|important|an issue|a concern|a problem|useful)\b|"
+    # A rejection by its cost: "three systems is too much", "matching every record would be too slow".
+    r"\b(?:is|are|was|would be|will be|gets?|seems?)\s+(?:way\s+|far\s+|just\s+|probably\s+)?too\s+"
+    r"(?:much|many|slow|complex|complicated|expensive|costly|heavy|risky|hard|big)\b|\bover-?engineer)",
     re.I,
 )
+
+# Wrong claims the field keeps making, in any script: a sentence that makes one (not negated, not limited)
+# earns nothing, whatever rubric terms it also names. "Turn on Kafka's exactly-once semantics, then
+# consumers won't see duplicates" is not an idempotent consumer; "wrap the PSP call and the insert in one
+# database transaction" is not an atomic local record.
+_WRONG_CLAIMS = [
+    # Exactly-once as a switch that solves delivery.
+    re.compile(r"\b(?:enable|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
+               r"\bexactly[- ]once\b", re.I),
+    re.compile(r"\bexactly[- ]once\s+(?:delivery|semantics|processing|mode)?\s*(?:guarantees?|ensures?|solves?|gives us|"
+               r"means (?:no|we never|there are no))\b", re.I),
+    # A database transaction around a call to another system.
+    re.compile(r"\b(?:wrap|wrapping|put|putting|do|doing|include|including)\b[^.;]{0,50}?"
+               r"\b(?:psp|provider|payment call|api call|http|kafka|publish\w*|email\w*|external \w+|broker)\b[^.;]{0,50}?"
+               r"\b(?:in|inside|within|into|under)\s+(?:a|one|the same|the|a single)\s+(?:single\s+|same\s+|local\s+|"
+               r"database\s+|db\s+|sql\s+|acid\s+)*transaction", re.I),
+]
+# "...exactly-once, but only within Kafka": the claim is limited, so it is not the myth.
+_LIMITED = re.compile(r"^[^.;]{0,40}?\b(?:only|within|inside|limited|scope|stops? at|not|n['’]t)\b", re.I)
+
+
+def _wrong_claim_reason(sentence: str) -> str:
+    claim = wrong_claim(sentence)
+    return f"wrong claim: {claim}" if claim else ""
+
+
+@lru_cache(maxsize=4096)
+def wrong_claim(sentence: str) -> str:
+    """The wrong claim `sentence` makes ("" when it makes none): a known myth, not negated and not limited."""
+    for claim in _WRONG_CLAIMS:
+        for m in claim.finditer(sentence):
+            if negation_of(sentence, m.start(), m.end()) or _LIMITED.search(sentence[m.end():]):
+                continue
+            return m.group(0)
+    return ""
 
 
 def _clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -333,13 +371,15 @@ def _pattern_hits(item: Mapping, sentences: list[Sentence], negation: bool, lost
     hits = []
     for index, sentence in enumerate(sentences):
         excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
+        excluded = excluded or _wrong_claim_reason(sentence.text)
         for pattern in item["match"]:
             found = None
             for m in _compiled(pattern).finditer(sentence.text):
                 if m.end() == m.start():
                     continue
                 if excluded:
-                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"excluded: {excluded}"))
+                    reason = excluded if excluded.startswith("wrong claim: ") else f"excluded: {excluded}"
+                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), reason))
                     break
                 cue = negation_of(sentence.text, m.start(), m.end()) if negation else ""
                 if cue:
@@ -359,7 +399,8 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
     ideas = item.get("ideas") or []
     if not ideas:
         return []
-    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) for s in sentences]
+    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) or bool(wrong_claim(s.text))
+                for s in sentences]
     live: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (sentence, element) -> spans
 
     def spans_of(index: int, element: str) -> list[tuple[int, int]]:
