@@ -8,15 +8,20 @@ How an answer earns a rubric item:
    from the shared vocabulary, compared as word stems, so "a counter that only goes up" and
    "turns away a write with a smaller counter" say fencing without the word). Not said when
    - an `exclude` pattern hits that sentence (the script's own traps), or
+   - the sentence makes a known wrong claim, in any script ("turn on Kafka's exactly-once and
+     duplicates are gone", "wrap the PSP call and the insert in one database transaction"),
+     unless it negates or limits it ("exactly-once only covers Kafka itself"), or
    - the hit is negated: a negation cue shortly before it in the same clause ("we don't need an
      outbox", "no idempotency key", "we can do it without a saga") or a dismissal right after it
-     ("idempotency isn't needed", "an outbox is overkill"). "Without an outbox, events get lost"
-     and "you can't do it without an outbox" argue for it, so they count.
+     ("idempotency isn't needed", "an outbox is overkill", "three systems is too much"). "Without an
+     outbox, events get lost" and "you can't do it without an outbox" argue for it, so they count.
 3. Keyword salad only *lists* an item: a hit in a sentence that is a bare list of short noun
-   phrases ("Outbox, CDC, sagas, 2PC") or that crams three or more items into a few words earns
-   SALAD_CREDIT of the weight and does not count as covered. When most of an answer's words are
-   in such lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is
-   only listed.
+   phrases ("Outbox, CDC, sagas, 2PC"), that crams three or more items into a few words, or that
+   sits in a run of three or more short list items naming two or more rubric items ("we'd commit to
+   the outbox, CDC, sagas, 2PC and idempotency keys") earns SALAD_CREDIT of the weight and does not
+   count as covered; one item spelled out as a list ("an outbox, acks=all and the idempotent
+   producer") is an explanation and counts. When a third or more of an answer's words are in such
+   lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is only listed.
 4. So does a bare line: a short sentence that adds nothing to the matched term ("We'd use fencing
    tokens.") with no reasoned sentence beside it. An idea of two or more concepts is reasoning.
 
@@ -37,7 +42,8 @@ from .concepts import tokens as concept_tokens
 
 MET, LISTED, MISSED = "met", "listed", "missed"
 SALAD_CREDIT = 0.25
-# An answer whose words are mostly salad is salad throughout.
+# An answer whose words are this much salad is salad throughout: in the spent blind set 41 of 48 salad
+# answers reach it and 1 of 192 others (a strong answer made of metric lists).
 SALAD_ANSWER_SHARE = 0.35
 # A sentence this short earns its item only with a reasoned sentence beside it.
 BARE_TERMS = 6
