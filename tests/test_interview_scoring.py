@@ -337,6 +337,20 @@ def test_one_word_cannot_say_two_concepts_of_an_idea():
     assert score_answer("We keep a counter and a version of the grants here.", rubric).items[0].status == MET
 
 
+DEAD_LETTERS = [{
+    "id": "dlq-after-n", "weight": 2, "description": "Moves a message aside to a dead-letter queue after N attempts.",
+    "follow_up": "?", "match": [r"dead[- ]letter"], "ideas": [["dlq", "after|attempts|retries"]],
+}]
+
+
+@pytest.mark.parametrize("text", [
+    "After about five tries the queue moves the job to a side pile, so it stops taking workers down.",
+    "A payment that still fails after three attempts goes into a separate holding table for a person to look at.",
+])
+def test_a_dead_letter_queue_in_plain_words_is_a_dead_letter_queue(text):
+    assert score_answer(text, DEAD_LETTERS).items[0].status == MET
+
+
 def test_switching_ideas_off_leaves_the_phrase_rules():
     text = "Every lock grant carries a counter that only goes up, and the database turns away a write with a smaller counter."
     assert score_answer(text, FENCING, ideas=False).items[0].status == MISSED

@@ -243,8 +243,10 @@ def test_the_spent_set_is_labelled_in_all_five_styles_for_every_prompt():
 
 @needs_spent
 def test_the_spent_set_keeps_what_tuning_on_it_gained():
-    # Floors a little under the figures of 2026-12-02 (precision 0.80, recall 0.79, salad below partial on
-    # 45 of 48), not goals: these answers are tuning data now, so only the new blind set can show the goals met.
-    assert SPENT["precision"] >= 0.78 and SPENT["recall"] >= 0.77, (SPENT["precision"], SPENT["recall"])
+    # Floors a little under the figures of 2026-12-02 (precision 0.81, recall 0.82, plain-words recall 0.69,
+    # salad below partial on 45 of 48; 0.75, 0.80, 0.64 and 37 before tuning), not goals: these answers are
+    # tuning data now, so only the new blind set can show issue 12's goals met.
+    assert SPENT["precision"] >= 0.79 and SPENT["recall"] >= 0.80, (SPENT["precision"], SPENT["recall"])
+    assert SPENT["plain_words_recall"] >= 0.67
     assert sum(salad["ok"] for salad in SPENT["salad"]) >= 43
     assert SPENT["styles"]["keyword-salad"]["fp"] <= 12 and SPENT["styles"]["weak"]["fp"] <= 32
