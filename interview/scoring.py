@@ -8,15 +8,20 @@ How an answer earns a rubric item:
    from the shared vocabulary, compared as word stems, so "a counter that only goes up" and
    "turns away a write with a smaller counter" say fencing without the word). Not said when
    - an `exclude` pattern hits that sentence (the script's own traps), or
+   - the sentence makes a known wrong claim, in any script ("turn on Kafka's exactly-once and
+     duplicates are gone", "wrap the PSP call and the insert in one database transaction"),
+     unless it negates or limits it ("exactly-once only covers Kafka itself"), or
    - the hit is negated: a negation cue shortly before it in the same clause ("we don't need an
      outbox", "no idempotency key", "we can do it without a saga") or a dismissal right after it
-     ("idempotency isn't needed", "an outbox is overkill"). "Without an outbox, events get lost"
-     and "you can't do it without an outbox" argue for it, so they count.
+     ("idempotency isn't needed", "an outbox is overkill", "three systems is too much"). "Without an
+     outbox, events get lost" and "you can't do it without an outbox" argue for it, so they count.
 3. Keyword salad only *lists* an item: a hit in a sentence that is a bare list of short noun
-   phrases ("Outbox, CDC, sagas, 2PC") or that crams three or more items into a few words earns
-   SALAD_CREDIT of the weight and does not count as covered. When most of an answer's words are
-   in such lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is
-   only listed.
+   phrases ("Outbox, CDC, sagas, 2PC"), that crams three or more items into a few words, or that
+   sits in a run of three or more short list items naming two or more rubric items ("we'd commit to
+   the outbox, CDC, sagas, 2PC and idempotency keys") earns SALAD_CREDIT of the weight and does not
+   count as covered; one item spelled out as a list ("an outbox, acks=all and the idempotent
+   producer") is an explanation and counts. When a third or more of an answer's words are in such
+   lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is only listed.
 4. So does a bare line: a short sentence that adds nothing to the matched term ("We'd use fencing
    tokens.") with no reasoned sentence beside it. An idea of two or more concepts is reasoning.
 
@@ -37,8 +42,9 @@ from .concepts import tokens as concept_tokens
 
 MET, LISTED, MISSED = "met", "listed", "missed"
 SALAD_CREDIT = 0.25
-# An answer whose words are mostly salad is salad throughout.
-SALAD_ANSWER_SHARE = 0.5
+# An answer whose words are this much salad is salad throughout: in the spent blind set 41 of 48 salad
+# answers reach it and 1 of 192 others (a strong answer made of metric lists).
+SALAD_ANSWER_SHARE = 0.35
 # A sentence this short earns its item only with a reasoned sentence beside it.
 BARE_TERMS = 6
 
@@ -133,9 +139,47 @@ _NOT_A_NEGATION = re.compile(r"\b(?:not only|not just|no matter|no doubt|not sur
 _DISMISSAL = re.compile(
     rf"^[\s\w'’-]{{0,40}}?(?:\b(?:overkill|unnecessary|unneeded|pointless|irrelevant|redundant|a waste)\b|"
     rf"(?:\bnot|n{_APOSTROPHE}t|\bnever)\s+(?:really\s+|actually\s+|strictly\s+|even\s+)?"
-    rf"(?:needed|necessary|required|matter|apply|relevant|worth|important|an issue|a concern|a problem|useful)\b)",
+    rf"(?:needed|necessary|required|matter|apply|relevant|worth|important|an issue|a concern|a problem|useful)\b|"
+    # A rejection by its cost: "three systems is too much", "matching every record would be too slow".
+    r"\b(?:is|are|was|would be|will be|gets?|seems?)\s+(?:way\s+|far\s+|just\s+|probably\s+)?too\s+"
+    r"(?:much|many|slow|complex|complicated|expensive|costly|heavy|risky|hard|big)\b|\bover-?engineer)",
     re.I,
 )
+
+# Wrong claims the field keeps making, in any script: a sentence that makes one (not negated, not limited)
+# earns nothing, whatever rubric terms it also names. "Turn on Kafka's exactly-once semantics, then
+# consumers won't see duplicates" is not an idempotent consumer; "wrap the PSP call and the insert in one
+# database transaction" is not an atomic local record.
+_WRONG_CLAIMS = [
+    # Exactly-once as a switch that solves delivery.
+    re.compile(r"\b(?:enable|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
+               r"\bexactly[- ]once\b", re.I),
+    re.compile(r"\bexactly[- ]once\s+(?:delivery|semantics|processing|mode)?\s*(?:guarantees?|ensures?|solves?|gives us|"
+               r"means (?:no|we never|there are no))\b", re.I),
+    # A database transaction around a call to another system.
+    re.compile(r"\b(?:wrap|wrapping|put|putting|do|doing|include|including)\b[^.;]{0,50}?"
+               r"\b(?:psp|provider|payment call|api call|http|kafka|publish\w*|email\w*|external \w+|broker)\b[^.;]{0,50}?"
+               r"\b(?:in|inside|within|into|under)\s+(?:a|one|the same|the|a single)\s+(?:single\s+|same\s+|local\s+|"
+               r"database\s+|db\s+|sql\s+|acid\s+)*transaction", re.I),
+]
+# "...exactly-once, but only within Kafka": the claim is limited, so it is not the myth.
+_LIMITED = re.compile(r"^[^.;]{0,40}?\b(?:only|within|inside|limited|scope|stops? at|not|n['’]t)\b", re.I)
+
+
+def _wrong_claim_reason(sentence: str) -> str:
+    claim = wrong_claim(sentence)
+    return f"wrong claim: {claim}" if claim else ""
+
+
+@lru_cache(maxsize=4096)
+def wrong_claim(sentence: str) -> str:
+    """The wrong claim `sentence` makes ("" when it makes none): a known myth, not negated and not limited."""
+    for claim in _WRONG_CLAIMS:
+        for m in claim.finditer(sentence):
+            if negation_of(sentence, m.start(), m.end()) or _LIMITED.search(sentence[m.end():]):
+                continue
+            return m.group(0)
+    return ""
 
 
 def _clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -202,6 +246,38 @@ def is_salad_sentence(text: str) -> bool:
         return False
     mean_terms = len(terms) / len(segments)
     return mean_terms <= 3.0 and _clause_word_count(terms) <= 2
+
+
+# A list item: a noun phrase of a few words with nothing that makes a clause ("TTL-based reservations").
+LIST_ITEM_TERMS = 4
+# This many list items in a row are a list, even inside a sentence that opens as a clause
+# ("We'd commit to idempotency keys, deduplication, the transactional outbox, sagas, and reconciliation").
+LIST_RUN = 3
+# Words that make a list item a clause though _CLAUSE_WORDS misses them: "their availabilities multiply".
+_NOT_A_LIST_ITEM = frozenset("their its our his her my your not no never".split())
+_RUN_SEPARATORS = re.compile(r"[,;:|•]|\band\b|\bor\b|\bplus\b|->|→")
+
+
+def list_runs(text: str) -> list[tuple[int, int]]:
+    """The [start, end) spans of `text` that are runs of LIST_RUN or more list items in a row."""
+    segments, cut = [], 0
+    for m in [*_RUN_SEPARATORS.finditer(text), None]:
+        end = m.start() if m else len(text)
+        terms = _TERM.findall(text[cut:end])
+        if terms:
+            segments.append((cut, end, 0 < len(terms) <= LIST_ITEM_TERMS and _clause_word_count(terms) == 0
+                             and not any(t.lower() in _NOT_A_LIST_ITEM for t in terms)))
+        if m:
+            cut = m.end()
+    runs, current = [], []
+    for segment in [*segments, (0, 0, False)]:
+        if segment[2]:
+            current.append(segment)
+            continue
+        if len(current) >= LIST_RUN:
+            runs.append((current[0][0], current[-1][1]))
+        current = []
+    return runs
 
 
 def is_fragment(text: str) -> bool:
@@ -301,13 +377,15 @@ def _pattern_hits(item: Mapping, sentences: list[Sentence], negation: bool, lost
     hits = []
     for index, sentence in enumerate(sentences):
         excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
+        excluded = excluded or _wrong_claim_reason(sentence.text)
         for pattern in item["match"]:
             found = None
             for m in _compiled(pattern).finditer(sentence.text):
                 if m.end() == m.start():
                     continue
                 if excluded:
-                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"excluded: {excluded}"))
+                    reason = excluded if excluded.startswith("wrong claim: ") else f"excluded: {excluded}"
+                    lost.append(Mention(sentence.text, (sentence.start, sentence.end), reason))
                     break
                 cue = negation_of(sentence.text, m.start(), m.end()) if negation else ""
                 if cue:
@@ -327,7 +405,8 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
     ideas = item.get("ideas") or []
     if not ideas:
         return []
-    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) for s in sentences]
+    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) or bool(wrong_claim(s.text))
+                for s in sentences]
     live: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (sentence, element) -> spans
 
     def spans_of(index: int, element: str) -> list[tuple[int, int]]:
@@ -410,11 +489,32 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
         index for index, sentence in enumerate(sentences)
         if salad and (is_salad_sentence(sentence.text) or _is_crammed(sentence.text, len(earned_in.get(index, ()))))
     }
+    runs = [(s.start + a, s.start + b) for s in sentences for a, b in list_runs(s.text)] if salad else []
     total_words = sum(len(_TERM.findall(s.text)) for s in sentences)
     salad_words = sum(len(_TERM.findall(s.text)) for i, s in enumerate(sentences)
                       if i in salad_sentences or (salad and is_fragment(s.text)))
+    salad_words += sum(len(_TERM.findall(text[a:b])) for a, b in runs
+                       if not any(i in salad_sentences or is_fragment(s.text)
+                                  for i, s in enumerate(sentences) if s.start <= a < s.end))
     salad_answer = total_words > 0 and salad_words / total_words >= SALAD_ANSWER_SHARE
     reasoned_sentence = [_is_reasoned_sentence(s.text) for s in sentences]
+
+    def run_of(hit: _Hit) -> tuple[int, int] | None:
+        """The run of list items that holds every phrase of the hit, if one does."""
+        return next((run for run in runs if all(run[0] <= a and b <= run[1] for a, b in hit.spans)), None)
+
+    # A run of list items that names two or more rubric items is name-dropping; one item spelled out
+    # as a list ("a transactional outbox, acks=all, and the idempotent producer") is an explanation.
+    items_in_run: dict[tuple[int, int], set[str]] = {}
+    for item, live in zip(rubric, hits):
+        for hit in live:
+            run = run_of(hit)
+            if run:
+                items_in_run.setdefault(run, set()).add(item["id"])
+
+    def in_a_list(hit: _Hit) -> bool:
+        run = run_of(hit)
+        return run is not None and len(items_in_run[run]) >= 2
 
     def is_bare(hit: _Hit) -> bool:
         """A short line with no reasoning in it or beside it: "We'd use fencing tokens." on its own."""
@@ -432,7 +532,8 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
     for item, live, lost in zip(rubric, hits, discounted):
         base = {"id": item["id"], "weight": int(item["weight"]), "description": item.get("description", ""),
                 "follow_up": item.get("follow_up", ""), "discounted": lost}
-        reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)]
+        reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)
+                    and not in_a_list(hit)]
         if reasoned and not salad_answer:
             status, credit, hit = MET, 1.0, min(reasoned, key=_hit_order)
         elif live:

@@ -153,6 +153,76 @@ def test_one_short_fragment_in_a_reasoned_answer_still_counts():
     assert statuses(text)["outbox"] == MET
 
 
+@pytest.mark.parametrize("text", [
+    "An outbox would be too much for this.",
+    "No, two separate commits and an outbox is way too complex.",
+    "I think an outbox is over-engineering here.",
+])
+def test_an_idea_rejected_as_too_costly_earns_nothing(text):
+    assert statuses(text)["outbox"] == MISSED
+
+
+def test_a_mechanism_recommended_despite_its_cost_still_counts():
+    assert statuses("The outbox costs a table and a relay, but it is the only way the event survives a crash.")[
+        "outbox"] == MET
+
+
+def test_buzzwords_listed_inside_a_clause_only_list_the_items():
+    # The salad of blind answers opens like a sentence and then names everything it knows.
+    text = ("We'd commit to the transactional outbox, CDC via Debezium, dual writes, 2PC, sagas, "
+            "idempotent consumers and reconciliation, which makes it reliable.")
+    result = score_answer(text, RUBRIC)
+    assert {item.id: item.status for item in result.items} == {
+        "two-commit-points": LISTED, "crash-window": MISSED, "outbox": LISTED}
+
+
+def test_one_item_spelled_out_as_a_list_still_counts():
+    # Several settings of one mechanism are an explanation of it, not name-dropping.
+    text = ("Saving the order and publishing are two separate commits, so a crash after the commit loses the event. "
+            "On the producing side the order goes with its event: same transaction, outbox table, a relay process.")
+    assert statuses(text)["outbox"] == MET
+
+
+def test_an_answer_made_of_buzzword_lists_is_salad_throughout():
+    text = ("For reliability: outbox, CDC, idempotency keys, sagas, 2PC, retries with jitter, DLQ. "
+            "The order and the event are two separate commits, so we use an outbox.")
+    result = score_answer(text, RUBRIC)
+    assert result.salad and not any(item.matched for item in result.items)
+
+
+def test_a_reasoned_answer_with_one_short_list_is_not_salad():
+    text = ("The order row and the event are two separate commits, so a crash after the commit loses the event. "
+            "We write the event to an outbox table in the same transaction as the order, and a relay publishes it "
+            "later; a poller, CDC, or Debezium can all be that relay.")
+    result = score_answer(text, RUBRIC)
+    assert not result.salad and [item.status for item in result.items] == [MET, MET, MET]
+
+
+@pytest.mark.parametrize("text", [
+    "Turn on Kafka's exactly-once semantics and consumers are idempotent, so duplicates never reach billing.",
+    "We just enable exactly-once delivery in Kafka, which dedups everything for us.",
+    "Exactly-once delivery guarantees it, so the consumer is idempotent for free.",
+])
+def test_a_wrong_claim_earns_nothing_in_its_sentence(text):
+    item = next(i for i in score_answer(text, CONSUMERS).items if i.id == "idempotent-consumer")
+    assert item.status == MISSED
+    assert item.discounted and item.discounted[0].reason.startswith("wrong claim: ")
+
+
+@pytest.mark.parametrize("text", [
+    "Kafka's exactly-once only covers Kafka itself, so the consumer must still be idempotent and dedup by event id.",
+    "Don't rely on exactly-once delivery: consumers must be idempotent.",
+    "You cannot wrap the PSP call in a database transaction, so the consumer dedups by event id.",
+])
+def test_correcting_a_wrong_claim_is_not_making_it(text):
+    assert statuses(text, CONSUMERS)["idempotent-consumer"] == MET
+
+
+def test_a_transaction_around_a_call_to_another_system_is_a_wrong_claim():
+    text = "We wrap the Kafka publish and the order insert in a single database transaction, so there is no dual write."
+    assert statuses(text)["two-commit-points"] == MISSED
+
+
 def test_a_salad_answer_scores_below_a_partial_one():
     salad = score_answer("Dual write, outbox, CDC, crash after commit, 2PC, sagas, idempotency.", RUBRIC)
     partial = score_answer("We save the order and then publish, so there are two separate commits and they are not atomic.", RUBRIC)
@@ -265,6 +335,20 @@ def test_one_word_cannot_say_two_concepts_of_an_idea():
     rubric = [{**FENCING[0], "match": [r"^$never"], "ideas": [["counter", "counter|version"]]}]
     assert score_answer("We keep a counter of the grants here.", rubric).items[0].status == MISSED
     assert score_answer("We keep a counter and a version of the grants here.", rubric).items[0].status == MET
+
+
+DEAD_LETTERS = [{
+    "id": "dlq-after-n", "weight": 2, "description": "Moves a message aside to a dead-letter queue after N attempts.",
+    "follow_up": "?", "match": [r"dead[- ]letter"], "ideas": [["dlq", "after|attempts|retries"]],
+}]
+
+
+@pytest.mark.parametrize("text", [
+    "After about five tries the queue moves the job to a side pile, so it stops taking workers down.",
+    "A payment that still fails after three attempts goes into a separate holding table for a person to look at.",
+])
+def test_a_dead_letter_queue_in_plain_words_is_a_dead_letter_queue(text):
+    assert score_answer(text, DEAD_LETTERS).items[0].status == MET
 
 
 def test_switching_ideas_off_leaves_the_phrase_rules():

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from interview.script_files import SCRIPTS_DIR
-from interview.scoring_quality import ANSWERS_DIR, HELDOUT_DIR, evaluate, has_answers, report_markdown
+from interview.script_files import SCRIPTS_DIR, parse_script_dir
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_DIR, evaluate, has_answers, prompt_half,
+                                      report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
     pytest.skip("tests/interview_answers/ has no labelled answers yet, so the scorer cannot be ranked",
@@ -56,7 +57,7 @@ def test_the_benchmark_report_states_the_figures():
 
 
 def test_an_empty_answer_directory_is_reported_not_crashed(tmp_path):
-    assert any("no labelled answers" in line for line in report_markdown(tmp_path, SCRIPTS_DIR))
+    assert any("no labelled answers" in line for line in report_markdown(tmp_path, SCRIPTS_DIR, tmp_path, tmp_path))
 
 
 def test_an_answer_naming_an_unknown_item_is_a_readable_error(tmp_path):
@@ -111,11 +112,13 @@ def test_a_held_out_directory_is_measured_with_styles_and_plain_words_recall(tmp
 
 def test_the_report_has_a_held_out_section_only_when_there_are_held_out_answers(tmp_path):
     tuning = write_answers(tmp_path / "tuning", {**HELD_OUT, "answers": HELD_OUT["answers"][:1] + HELD_OUT["answers"][2:]})
-    absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir")
+    absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir", tmp_path / "no-such-dir")
     (tmp_path / "empty").mkdir()
-    empty = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "empty")
-    present = report_markdown(tuning, FIXTURE_SCRIPTS, write_answers(tmp_path / "heldout", HELD_OUT))
+    empty = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "empty", tmp_path / "empty")
+    present = report_markdown(tuning, FIXTURE_SCRIPTS, write_answers(tmp_path / "heldout", HELD_OUT),
+                              tmp_path / "no-such-dir")
     assert not any("Held-out" in line or "held-out (" in line for line in absent + empty)
+    assert any(line.startswith("No held-out answers in `empty/`") for line in empty)
     assert any(line.startswith("| held-out (`heldout/`) | 5 |") for line in present)
     assert any(line.startswith("### Held-out set: 5 answers") for line in present)
     assert any(line.startswith("| plain-words | 1 |") for line in present)
@@ -134,7 +137,7 @@ def test_a_broken_held_out_file_is_reported_in_the_report_not_crashed(tmp_path):
     broken = tmp_path / "heldout"
     broken.mkdir()
     (broken / "checkout-outbox-drill.yaml").write_text("script: checkout-outbox-drill\nanswers: [{prompt: 9, label: strong, text: x}]\n")
-    lines = report_markdown(write_answers(tmp_path / "tuning", HELD_OUT), FIXTURE_SCRIPTS, broken)
+    lines = report_markdown(write_answers(tmp_path / "tuning", HELD_OUT), FIXTURE_SCRIPTS, broken, tmp_path / "none")
     assert any(line.startswith("Held-out set not measured: checkout-outbox-drill.yaml") for line in lines)
 
 
@@ -146,23 +149,48 @@ def test_the_management_command_reports_both_sets(tmp_path):
     out = StringIO()
     call_command("score_quality", "--answers-dir", str(write_answers(tmp_path / "t", HELD_OUT)),
                  "--heldout-dir", str(write_answers(tmp_path / "h", HELD_OUT)), "--scripts-dir", str(FIXTURE_SCRIPTS),
-                 "--json", stdout=out)
+                 "--spent-dir", str(write_answers(tmp_path / "s", HELD_OUT)), "--json", stdout=out)
     data = json.loads(out.getvalue())
-    assert set(data) == {"tuning", "heldout"} and data["heldout"]["answers"] == 5
-    assert data["heldout"]["plain_words_recall"] is not None
+    assert set(data) == {"tuning", "spent", "spent_half_A", "spent_half_B", "heldout"}
+    assert data["heldout"]["answers"] == data["spent"]["answers"] == 5
+    assert data["spent_half_A"]["answers"] + data["spent_half_B"]["answers"] == 5
+    assert data["heldout"]["plain_words_recall"] is not None and "plain-words" in data["spent"]["styles"]
     out = StringIO()
     call_command("score_quality", "--answers-dir", str(tmp_path / "t"), "--heldout-dir", str(tmp_path / "none"),
-                 "--scripts-dir", str(FIXTURE_SCRIPTS), stdout=out)
+                 "--spent-dir", str(tmp_path / "none"), "--scripts-dir", str(FIXTURE_SCRIPTS), stdout=out)
     assert "## Mock-interview scorer" in out.getvalue() and "held-out (" not in out.getvalue()
+
+
+def test_the_report_shows_the_spent_set_and_its_two_halves_by_style(tmp_path):
+    tuning = write_answers(tmp_path / "tuning", HELD_OUT)
+    lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", write_answers(tmp_path / "spent", HELD_OUT))
+    assert any(line.startswith("| spent held-out, now tuning (`spent/`) | 5 |") for line in lines)
+    assert any(line.startswith("| … its prompts' half A (tuned on) |") for line in lines)
+    assert any(line.startswith("| … its prompts' half B (checked on) |") for line in lines)
+    assert any(line.startswith("### Spent held-out set: 5 answers") for line in lines)
+    # By style: the tuning set, the spent set and the one half that holds the prompt.
+    assert sum(line.startswith("| plain-words |") for line in lines) == 3
+    assert any(line == "Half A of its prompts, by style:" for line in lines)
+
+
+def test_the_prompts_fall_into_two_halves_of_about_the_same_size():
+    halves = [prompt_half(script.slug, prompt.number) for script in parse_script_dir(SCRIPTS_DIR)
+              for prompt in script.prompts]
+    assert sorted(set(halves)) == ["A", "B"]
+    assert abs(halves.count("A") - halves.count("B")) <= len(halves) // 4
 
 
 # --- the held-out set, once the lead has placed it (written blind; never tuned against) --------
 
 HELDOUT = evaluate(HELDOUT_DIR, SCRIPTS_DIR) if has_answers(HELDOUT_DIR) else None
-needs_heldout = pytest.mark.skipif(HELDOUT is None, reason="tests/interview_answers_heldout/ is not there yet")
-# Measured once, blind, at 0.75 precision, 0.80 recall, 0.64 plain-words recall (docs/benchmarks.md): the goals
-# are not met yet. Strict xfails: each turns red the day it passes, so the marker goes and the goal is kept.
-# Tuning the grader against these answers spends them; the next measurement needs a new blind set.
+needs_heldout = pytest.mark.skipif(
+    HELDOUT is None,
+    reason="tests/interview_answers_heldout/ holds no answers: the first blind set was spent on tuning on 2026-12-02 "
+           "(now tests/interview_answers/spent_heldout/) and a new blind set is being written; the lead re-enables "
+           "these when it lands")
+# The first blind set measured 0.75 precision, 0.80 recall, 0.64 plain-words recall: the goals were not met.
+# Strict xfails: each turns red the day it passes, so the marker goes and the goal is kept. When the new set
+# lands, the lead decides whether they stay (its first measurement is the honest one).
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 12's held-out goals are not met yet (see docs/benchmarks.md)")
 
 
@@ -195,3 +223,30 @@ def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
         styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
     assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
                                      for found in styles.values())
+
+
+# --- the spent held-out set: written blind, tuned on since 2026-12-02 ---------------------------
+
+SPENT = evaluate(SPENT_DIR, SCRIPTS_DIR) if has_answers(SPENT_DIR) else None
+needs_spent = pytest.mark.skipif(SPENT is None, reason="tests/interview_answers/spent_heldout/ is not there")
+
+
+@needs_spent
+def test_the_spent_set_is_labelled_in_all_five_styles_for_every_prompt():
+    styles = {}
+    for row in SPENT["rows"]:
+        answer = row["answer"]
+        styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
+    assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
+                                     for found in styles.values())
+
+
+@needs_spent
+def test_the_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures of 2026-12-02 (precision 0.81, recall 0.82, plain-words recall 0.69,
+    # salad below partial on 45 of 48; 0.75, 0.80, 0.64 and 37 before tuning), not goals: these answers are
+    # tuning data now, so only the new blind set can show issue 12's goals met.
+    assert SPENT["precision"] >= 0.79 and SPENT["recall"] >= 0.80, (SPENT["precision"], SPENT["recall"])
+    assert SPENT["plain_words_recall"] >= 0.67
+    assert sum(salad["ok"] for salad in SPENT["salad"]) >= 43
+    assert SPENT["styles"]["keyword-salad"]["fp"] <= 12 and SPENT["styles"]["weak"]["fp"] <= 32
