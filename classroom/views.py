@@ -358,14 +358,15 @@ def _run_context(run: ExperimentRun | None) -> dict:
             "run_key": _run_key(run.id, run.is_final)}
 
 
-def _run_html(run_id) -> tuple[str, str]:
+def _run_html(run_id, status: str | None = None) -> tuple[str, str]:
     """The presented run's key and HTML for students' screens, rendered once per run state and shared.
 
-    Only the run's status is read per request: its frames (the bulk of the row) only when the HTML is built.
+    Only the run's status is read per request (unless the caller has it): its frames (the bulk of the row)
+    only when the HTML is built.
     """
     if run_id is None:
         return "", ""
-    status = ExperimentRun.objects.filter(id=run_id).values_list("status", flat=True).first()
+    status = status or ExperimentRun.objects.filter(id=run_id).values_list("status", flat=True).first()
     if status is None:
         return "", ""
 
@@ -433,7 +434,7 @@ def _assignments_part(classroom_id: int, member_id: int, rows: list[dict] | None
 @require_GET
 def room(request, code: str):
     classroom, member = get_member_classroom(request, code)
-    run_key, run_html = _run_html(classroom.presented_run_id)
+    run_key, run_html = _run_html(classroom.presented_run_id, classroom.presented_run_status)
     assignments_key, assignments_html = _assignments_part(classroom.id, member.id, fresh=True)
     return render(request, "classroom/room.html", {
         "classroom": classroom, "version": classroom.state_version,
@@ -463,22 +464,8 @@ def answer(request, code: str, poll_id: int):
     poll.refresh_from_db()
     context = {"classroom": classroom, **_poll_context(poll, member, form=form, saved=saved, error=error)}
     if not request.htmx:  # the whole page; an htmx answer replaces only the poll box
-        context["run_key"], context["run_html"] = _run_html(classroom.presented_run_id)
+        context["run_key"], context["run_html"] = _run_html(classroom.presented_run_id, classroom.presented_run_status)
     return render(request, template, context, status=status)
-
-
-class BadCursor(Exception):
-    pass
-
-
-def _new_frames(request, live_run: str | None) -> tuple[int, bytes] | None:
-    """The live run's frames after the screen's cursor `f`, if the screen shows that run; None when there are none."""
-    if live_run is None or "f" not in request.GET or request.GET.get("run") != _run_key(live_run, False):
-        return None
-    form = FramesCursorForm({"after": request.GET["f"]})
-    if not form.is_valid() or form.cleaned_data["after"] is None:
-        raise BadCursor
-    return live.run_frames_after(live_run, form.cleaned_data["after"])
 
 
 @require_GET
@@ -493,10 +480,13 @@ def room_live(request):
     version, live_run = live.class_live(classroom_id)
     if version is None:
         raise Http404("This class no longer exists")
-    try:
-        new_frames = _new_frames(request, live_run)
-    except BadCursor:
+    cursor = FramesCursorForm({"after": request.GET.get("f")})
+    if not cursor.is_valid():
         return JsonResponse({"error": "f must be a whole number of at least 0"}, status=400)
+    after = cursor.cleaned_data["after"]  # None: the screen follows no live run
+    # Frames only for the run the screen shows, and only while it is live (after, its final charts come whole).
+    shows_it = live_run is not None and after is not None and request.GET.get("run") == _run_key(live_run, False)
+    new_frames = live.run_frames_after(live_run, after) if shows_it else None
     if request.GET.get("v") == str(version):
         if new_frames is None:
             return HttpResponse(status=204)

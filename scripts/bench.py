@@ -10,7 +10,8 @@
    over a do-nothing view's (the ceiling) measured just before it, median of 3 such pairs, fresh and returning visitors.
 8. A class of 200 simulated students (locust, headless) against gunicorn: live endpoints and answer → chart.
 
-`python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8),
+`python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8: about 3 minutes,
+under a private Redis of its own unless REDIS_URL is set; after `make setup`),
 `python scripts/bench.py interview` only (5, the tuning set and the held-out set when it is there); each
 replaces its own section of docs/benchmarks.md.
 """
@@ -35,6 +36,9 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__" and sys.argv[1:] == ["classroom"] and not os.environ.get("REDIS_URL"):
+    # On its own (`python scripts/bench.py classroom`): under a private Redis, as `make bench` runs.
+    os.execv(sys.executable, [sys.executable, str(ROOT / "scripts" / "with_redis.py"), "--", sys.executable, *sys.argv])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 sys.path.insert(0, str(ROOT))
@@ -354,13 +358,27 @@ def write_pages_section(lines: list[str]) -> None:
 
 CLASS_SIZE = 200
 CLASS_SECONDS = 45
+LIVE_FRAMES_A_SECOND = 40  # a run's frames a second at the default pacing (25 ms a frame)
 # The presented run's frames arrive over this much of the pass, then it ends with the class watching.
 RUN_LIVE_SECONDS = 35
 
 
 def bench_classroom() -> list[str]:
-    lines = ["The load generator runs on the same 2 cores as gunicorn, Redis and the database, so it competes with the "
-             "server it measures.", "", *bench_class_cpu()]
+    lines = [
+        "The live transport is short polling of one cheap endpoint: a student's screen asks `/live` once a second "
+        "with the class version it holds, and an unchanged class is an empty 204 from one Redis read (a signed token "
+        "names the student: no session, no query). A change is built once into a state document in Redis that every "
+        "screen renders from; while a presented run is live the same request carries the run's new frames (Redis "
+        "joins the JSON the worker stored), so a student costs one request a second in every state of the room. "
+        "Polling stays on the same WSGI server, workers and middleware as every other page, survives a restarted "
+        "process or a phone that sleeps, and needs no long-lived connection per student; server-sent events would "
+        "save the empty 204s but hold 200 connections open on an ASGI server we do not otherwise run.",
+        "",
+        "The load generator (locust's FastHttpUser, one process) runs on the same 2 cores as gunicorn, Redis and the "
+        "database, so it competes with the server it measures; so does whatever else the machine is running (see "
+        "each pass's load average). Each pass is cut where the last student finished joining: *all connected* is "
+        "the target's steady state, the join burst is reported apart.",
+        "", *bench_class_cpu()]
     for follows_run in (False, True):
         lines += ["", *bench_class_once(follows_run=follows_run)]
     return lines
@@ -378,6 +396,7 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
 
     from classroom.services import classroom_create, classroom_present, poll_create
     from lessons.models import Learner
+    from playground.live import clear_frames, push_frames
     from playground.models import ExperimentRun
 
     instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
@@ -390,6 +409,7 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
     run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames, summary=summary,
                                        status=ExperimentRun.Status.SUCCEEDED, created_by=instructor)
     classroom_present(classroom=classroom, run=run)
+    runs = [run]
     try:
         hosts = override_settings(ALLOWED_HOSTS=["testserver"])
         hosts.enable()
@@ -399,24 +419,53 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
         live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
         version = re.search(r'data-version="(\d+)"', room).group(1)
         run_key = re.search(r'data-run-key="([^"]*)"', room).group(1)
-        cases = [("live, unchanged (204): the floor", f"{live_url}&v={version}&run={run_key}", None),
-                 ("live, class changed (200)", f"{live_url}&v=0&run={run_key}", None),
-                 ("live, class changed, with the run's charts (200)", f"{live_url}&v=0&run=", None),
-                 ("room page", f"/c/{classroom.code}/", None),
-                 ("answer (htmx)", f"/c/{classroom.code}/polls/{poll.id}/answer", {"choice": "1"})]
+        newcomer, joins = Client(), iter(range(10**6))
+
+        def join():  # a new student each time: no cookies, a fresh nickname
+            newcomer.cookies.clear()
+            newcomer.get(f"/join/{classroom.code}/")
+            newcomer.post(f"/join/{classroom.code}/", {"nickname": f"cpu-{next(joins)}"})
+
+        def get(url):
+            return lambda: student.get(url)
+
+        cases = [("live, unchanged (204): the floor", get(f"{live_url}&v={version}&run={run_key}")),
+                 ("live, class changed (200)", get(f"{live_url}&v=0&run={run_key}")),
+                 ("live, class changed, with the run's charts (200)", get(f"{live_url}&v=0&run=")),
+                 ("room page", get(f"/c/{classroom.code}/")),
+                 ("join page and join POST (a new student)", join),
+                 ("answer (htmx)", lambda: student.post(f"/c/{classroom.code}/polls/{poll.id}/answer", {"choice": "1"},
+                                                        HTTP_HX_REQUEST="true"))]
         rows = []
-        for name, url, data in cases:
-            call = (lambda: student.post(url, data, HTTP_HX_REQUEST="true")) if data else (lambda: student.get(url))
+
+        def measure(name, call):
             call()
             started = time.process_time()
             for _ in range(repeats):
                 call()
             rows.append((name, (time.process_time() - started) / repeats * 1000))
+
+        for name, call in cases:
+            measure(name, call)
+        # A run still streaming: its new frames come with the live poll, instead of a second request.
+        live_run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, created_by=instructor,
+                                                status=ExperimentRun.Status.RUNNING)
+        runs.append(live_run)
+        push_frames(live_run.id, frames)
+        classroom_present(classroom=classroom, run=live_run)
+        version = re.search(r'data-version="(\d+)"', student.get(f"/c/{classroom.code}/").content.decode()).group(1)
+        cursor = len(frames) - LIVE_FRAMES_A_SECOND
+        measure(f"live, unchanged, a live run's {LIVE_FRAMES_A_SECOND} new frames (200)",
+                get(f"{live_url}&v={version}&run={live_run.id}:False&f={cursor}"))
+        measure(f"run frames endpoint, the same {LIVE_FRAMES_A_SECOND} frames (the second request a second it replaced)",
+                get(f"/runs/{live_run.id}/frames?after={cursor}"))
     finally:
         hosts.disable()
         Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
         classroom.delete()
-        run.delete()
+        for each in runs:
+            clear_frames(each.id)
+            each.delete()
         instructor.delete()
     floor = rows[0][1]
     return [f"**CPU per request** (in-process through Django's test client, mean of {repeats}; the machine's load barely "
