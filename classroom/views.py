@@ -512,7 +512,10 @@ def room_live(request):
         classroom_id, member_id, state.get("assignments"))  # a document from before assignments were in it: None
     # The run's figures can be large: send them only to a screen that does not have this run yet.
     if request.GET.get("run") != run_key:
-        body["run_html"] = _run_html(state["run_id"])[1] if state["run_id"] else ""
+        # An ended run's status is final, so the document's is the row's: 200 screens fetching its final charts
+        # at once read no row. A live one's is read (it may have gone from queued to running since).
+        final_status = state["run_status"] if state["run_status"] in ExperimentRun.FINAL else None
+        body["run_html"] = _run_html(state["run_id"], final_status)[1] if state["run_id"] else ""
     elif new_frames is not None:
         body["next"], body["frames"] = new_frames[0], json.loads(new_frames[1])
     return JsonResponse(body)

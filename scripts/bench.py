@@ -379,6 +379,7 @@ def bench_classroom() -> list[str]:
         "each pass's load average). Each pass is cut where the last student finished joining: *all connected* is "
         "the target's steady state, the join burst is reported apart.",
         "", *bench_class_cpu()]
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
     for follows_run in (False, True):
         lines += ["", *bench_class_once(follows_run=follows_run)]
     return lines
@@ -531,6 +532,8 @@ def by_endpoint(requests: list) -> list[tuple[str, list[float], int]]:
 def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> list[str]:
     """200 students join, follow the live endpoint (and a live run), answer a poll; one instructor watches the chart.
 
+    Static files must have been collected (bench_classroom does it).
+
     The record is cut where the last student finished joining: the steady state (the target's "all 200
     connected") and the join burst are reported apart. frames_endpoint: students follow the run's frames
     with a second request a second, as before the live endpoint carried them (for comparison).
@@ -547,7 +550,6 @@ def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> lis
     from lessons.models import Learner
     from playground.models import ExperimentRun
 
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
     instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
     classroom = classroom_create(owner=instructor, name="Benchmark class")
     Classroom.objects.filter(id=classroom.id).update(capacity=CLASS_SIZE + 10)
