@@ -234,13 +234,16 @@ def _cached(full_name: str, build, *, dump, load, ttl: int, fresh: bool = False)
     """
     try:
         raw = None if fresh else redis_client().get(full_name)
-        if raw is not None:
-            return load(raw)
-        value = build()
-        redis_client().set(full_name, dump(value), ex=ttl)
-        return value
     except redis.RedisError:
-        return build()
+        return build()  # Redis is away: do not wait on it a second time to keep the value
+    if raw is not None:
+        return load(raw)
+    value = build()  # once, even if Redis cannot keep it
+    try:
+        redis_client().set(full_name, dump(value), ex=ttl)
+    except redis.RedisError:
+        pass
+    return value
 
 
 def _dump_json(value) -> str:
