@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core import signing
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -41,8 +42,13 @@ def remember_membership(request, member: Membership) -> None:
 
 
 def get_member_classroom(request, code: str) -> tuple[Classroom, Membership]:
-    """The classroom and this visitor's membership in it; 404 for anyone not in it."""
-    classroom = get_object_or_404(Classroom, code=code.upper())
+    """The classroom and this visitor's membership in it; 404 for anyone not in it.
+
+    With its current poll and the presented run's status (not the run's frames) in the same query:
+    every student loads the room page at the start of a class.
+    """
+    classroom = get_object_or_404(Classroom.objects.select_related("current_poll").annotate(
+        presented_run_status=F("presented_run__status")), code=code.upper())
     member = membership_for(request, classroom)
     if member is None:
         raise Http404("You are not in this class")

@@ -13,7 +13,9 @@ A student never ticks an assignment off. It is done when:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from django.db.models import Min, Q
@@ -25,6 +27,7 @@ from lessons.models import Attempt, Learner, Lesson, Question
 from playground.experiments import EXPERIMENTS
 from playground.models import ExperimentRun
 
+from . import live
 from .dashboard import to_csv
 from .models import Assignment, Classroom, Membership
 
@@ -153,12 +156,40 @@ def status_of(assignment: Assignment, done_at: datetime | None, today: date) -> 
     return Status("due", "Due today" if days == 0 else f"Due in {days} day{'s' if days != 1 else ''}", None)
 
 
-def for_student(classroom: Classroom, member: Membership) -> list[dict]:
-    assignments = list(classroom.assignments.all())
-    done = completion(assignments, [member])
+STATE_FIELDS = ("id", "kind", "target", "title", "due", "note")
+
+
+def class_list(classroom_id: int) -> list[dict]:
+    """The class's assignments as plain data, for the state document every screen of the class shares."""
+    return [{**row, "due": row["due"].isoformat()}
+            for row in Assignment.objects.filter(classroom_id=classroom_id).values(*STATE_FIELDS)]
+
+
+def for_student(classroom_id: int, member_id: int, rows: list[dict] | None = None, *, fresh: bool = False) -> list[dict]:
+    """One student's list: each assignment, its link and their standing on it.
+
+    Standings are kept in Redis per student and per version of the list, so a change elsewhere in the
+    class (a new poll) redraws 200 lists with no query; `fresh` (the room page) reads them from the
+    records again — which is how work done elsewhere shows once the student comes back to the room.
+    """
+    rows = class_list(classroom_id) if rows is None else rows
+    if not rows:
+        return []
+    # from_db takes the values in the model's field order.
+    assignments = [Assignment.from_db("default", ["id", "classroom_id", "kind", "target", "title", "due", "note"], [
+        row["id"], classroom_id, row["kind"], row["target"], row["title"], date.fromisoformat(row["due"]), row["note"]])
+        for row in rows]
     today = timezone.localdate()
-    return [{"assignment": a, "url": target_url(a), "status": status_of(a, done[(a.id, member.id)], today)}
-            for a in assignments]
+
+    def standings():
+        member = Membership.objects.get(id=member_id)
+        done = completion(assignments, [member])
+        return [{**asdict(status_of(a, done[(a.id, member_id)], today)), "done_at": None} for a in assignments]
+
+    signature = hashlib.sha256(json.dumps([rows, today.isoformat()], sort_keys=True).encode()).hexdigest()[:16]
+    name = f"classroom:{classroom_id}:member:{member_id}:assignments:{signature}"
+    statuses = live.cached_json(name, standings, ttl=live.FRAGMENT_TTL_SECONDS, fresh=fresh)
+    return [{"assignment": a, "url": target_url(a), "status": Status(**status)} for a, status in zip(assignments, statuses)]
 
 
 def completion_matrix(classroom: Classroom) -> dict:

@@ -15,7 +15,7 @@ import redis
 from django.db import transaction
 from django.db.models import F
 
-from playground.live import key, redis_client
+from playground.live import frames_key, key, redis_client
 
 VERSION_TTL_SECONDS = 24 * 3600
 RESULTS_TTL_SECONDS = 60
@@ -52,7 +52,12 @@ RUN_CHECK_INTERVAL_MS = 500
 
 
 def class_version(classroom_id: int) -> int | None:
-    """The class's state version; None when the class no longer exists.
+    """The class's state version; None when the class no longer exists."""
+    return class_live(classroom_id)[0]
+
+
+def class_live(classroom_id: int) -> tuple[int | None, str | None]:
+    """The class's state version (None when the class no longer exists), and the run on its screens while it is live.
 
     While the class is shown a run that has not ended, the server itself (not the
     instructor's page, which may be closed) notices the run ending and moves the
@@ -65,10 +70,13 @@ def class_version(classroom_id: int) -> int | None:
     if cached is None:
         cached, watching = _version_from_database(classroom_id)
         if cached is None:
-            return None
+            return None, None
+    watching = watching.decode() if isinstance(watching, bytes) else watching
     if watching is not None and _may_check(classroom_id):
-        return presented_run_check(classroom_id) or int(cached)
-    return int(cached)
+        moved = presented_run_check(classroom_id)
+        if moved is not None:
+            return moved, None
+    return int(cached), watching
 
 
 def _may_check(classroom_id: int) -> bool:
@@ -117,6 +125,28 @@ def presented_run_check(classroom_id: int) -> int | None:
     _raise_version(classroom_id, version)
     unwatch_run(classroom_id)
     return version
+
+
+# The frames of a run after a screen's cursor, as the text of a JSON list, in one round trip. The worker
+# stored each frame as JSON, so Redis joins them and the web never decodes one: the same work for every
+# screen, whatever its cursor, and nothing to build or share per cursor.
+_FRAMES_AFTER = """
+local n = redis.call('LLEN', KEYS[1])
+local after = tonumber(ARGV[1])
+if after >= n then return {n} end
+return {n, table.concat(redis.call('LRANGE', KEYS[1], after, n - 1), ',')}
+"""
+
+
+def run_frames_after(run_id, after: int) -> tuple[int, bytes] | None:
+    """(next cursor, the JSON list of the live run's frames from `after` on); None when there are none yet."""
+    try:
+        found = redis_client().eval(_FRAMES_AFTER, 1, frames_key(run_id), after)
+    except redis.RedisError:
+        return None  # the screen keeps its cursor and asks again
+    if len(found) < 2:
+        return None
+    return int(found[0]), b"[" + found[1] + b"]"
 
 
 def watch_run(classroom_id: int, run_id) -> None:
@@ -197,17 +227,23 @@ def members_changed(classroom_id: int) -> None:
     _changed(_members_key(classroom_id))
 
 
-def _cached(full_name: str, build, *, dump, load, ttl: int):
-    """A value computed once for every screen that asks under the same name; computed afresh if Redis is away."""
+def _cached(full_name: str, build, *, dump, load, ttl: int, fresh: bool = False):
+    """A value computed once for every screen that asks under the same name; computed afresh if Redis is away.
+
+    fresh: build it now and keep that, whatever was kept before.
+    """
     try:
-        raw = redis_client().get(full_name)
-        if raw is not None:
-            return load(raw)
-        value = build()
-        redis_client().set(full_name, dump(value), ex=ttl)
-        return value
+        raw = None if fresh else redis_client().get(full_name)
     except redis.RedisError:
-        return build()
+        return build()  # Redis is away: do not wait on it a second time to keep the value
+    if raw is not None:
+        return load(raw)
+    value = build()  # once, even if Redis cannot keep it
+    try:
+        redis_client().set(full_name, dump(value), ex=ttl)
+    except redis.RedisError:
+        pass
+    return value
 
 
 def _dump_json(value) -> str:
@@ -231,9 +267,9 @@ def cached_fragment(name: str, build) -> str:
                    ttl=FRAGMENT_TTL_SECONDS)
 
 
-def cached_json(name: str, build, ttl: int = RESULTS_TTL_SECONDS):
+def cached_json(name: str, build, ttl: int = RESULTS_TTL_SECONDS, *, fresh: bool = False):
     """A JSON-able value computed once for every screen that asks with the same name."""
-    return _cached(key(f"classroom:json:{name}"), build, dump=_dump_json, load=json.loads, ttl=ttl)
+    return _cached(key(f"classroom:json:{name}"), build, dump=_dump_json, load=json.loads, ttl=ttl, fresh=fresh)
 
 
 # --- Members' answers, so that a student's screen is rebuilt without the database ------------------

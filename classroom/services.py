@@ -152,9 +152,14 @@ def prediction_run_start(*, poll: Poll, user, session_key: str):
     return run
 
 
+@transaction.atomic
 def assignment_create(*, classroom: Classroom, kind: str, target: str, title: str, due, note: str = "") -> Assignment:
-    return Assignment.objects.create(classroom=classroom, kind=kind, target=target, title=title, due=due, note=note)
+    assignment = Assignment.objects.create(classroom=classroom, kind=kind, target=target, title=title, due=due, note=note)
+    live.class_bump(classroom.id)  # every student's list shows it without a reload
+    return assignment
 
 
+@transaction.atomic
 def assignment_delete(*, assignment: Assignment) -> None:
     assignment.delete()
+    live.class_bump(assignment.classroom_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from dataclasses import dataclass
 
 import segno
@@ -19,6 +21,7 @@ from redis import RedisError
 
 from config.views import too_many
 from lessons.learners import learner_for_request
+from playground.forms import FramesCursorForm
 from playground.limits import session_key
 from playground.models import ExperimentRun
 
@@ -342,29 +345,35 @@ def join_code(request, code: str):
                   status=status)
 
 
+def _run_key(run_id, final: bool) -> str:
+    """What a screen holds of the presented run: its id and whether it had ended."""
+    return f"{run_id}:{final}" if run_id else ""
+
+
 def _run_context(run: ExperimentRun | None) -> dict:
     if run is None or run.experiment is None:
         return {"run": None}
     return {"run": run, "run_figures": run.experiment.figures(run.frames, run.params),
             "run_verdict": run.experiment.verdict(run.summary) if run.summary else None,
-            "run_key": f"{run.id}:{run.is_final}"}
+            "run_key": _run_key(run.id, run.is_final)}
 
 
-def _run_html(run_id) -> tuple[str, str]:
+def _run_html(run_id, status: str | None = None) -> tuple[str, str]:
     """The presented run's key and HTML for students' screens, rendered once per run state and shared.
 
-    Only the run's status is read per request: its frames (the bulk of the row) only when the HTML is built.
+    Only the run's status is read per request (unless the caller has it): its frames (the bulk of the row)
+    only when the HTML is built.
     """
     if run_id is None:
         return "", ""
-    status = ExperimentRun.objects.filter(id=run_id).values_list("status", flat=True).first()
+    status = status or ExperimentRun.objects.filter(id=run_id).values_list("status", flat=True).first()
     if status is None:
         return "", ""
 
     def build():
         return render_to_string("classroom/_run.html", _run_context(ExperimentRun.objects.get(id=run_id)))
 
-    return f"{run_id}:{status in ExperimentRun.FINAL}", mark_safe(live.cached_fragment(f"run:{run_id}:{status}", build))
+    return _run_key(run_id, status in ExperimentRun.FINAL), mark_safe(live.cached_fragment(f"run:{run_id}:{status}", build))
 
 
 def _reveal(poll: Poll, run_status: str | None) -> dict | None:
@@ -414,13 +423,22 @@ def _poll_context(poll: Poll | None, member: Membership, *, form=None, saved=Fal
     return context
 
 
+def _assignments_part(classroom_id: int, member_id: int, rows: list[dict] | None = None, *, fresh: bool = False
+                      ) -> tuple[str, str]:
+    """A student's assignment list as HTML, and a key that changes when it does (the screen swaps it only then)."""
+    html = render_to_string("classroom/_assignments.html", {
+        "assignments": class_assignments.for_student(classroom_id, member_id, rows, fresh=fresh)})
+    return hashlib.sha256(html.encode()).hexdigest()[:16], mark_safe(html)
+
+
 @require_GET
 def room(request, code: str):
     classroom, member = get_member_classroom(request, code)
-    run_key, run_html = _run_html(classroom.presented_run_id)
+    run_key, run_html = _run_html(classroom.presented_run_id, classroom.presented_run_status)
+    assignments_key, assignments_html = _assignments_part(classroom.id, member.id, fresh=True)
     return render(request, "classroom/room.html", {
         "classroom": classroom, "version": classroom.state_version,
-        "assignments": class_assignments.for_student(classroom, member),
+        "assignments_key": assignments_key, "assignments_html": assignments_html,
         **_poll_context(classroom.current_poll, member), "run_key": run_key, "run_html": run_html,
     })
 
@@ -446,20 +464,34 @@ def answer(request, code: str, poll_id: int):
     poll.refresh_from_db()
     context = {"classroom": classroom, **_poll_context(poll, member, form=form, saved=saved, error=error)}
     if not request.htmx:  # the whole page; an htmx answer replaces only the poll box
-        context["run_key"], context["run_html"] = _run_html(classroom.presented_run_id)
+        context["run_key"], context["run_html"] = _run_html(classroom.presented_run_id, classroom.presented_run_status)
     return render(request, template, context, status=status)
 
 
 @require_GET
 @never_cache
 def room_live(request):
-    """What a student's screen shows now. With the version it already has: 204, one Redis GET."""
+    """What a student's screen shows now. With the version it already has: 204, one Redis GET.
+
+    While a presented run is live, the screen also sends its frame cursor and gets the run's new frames
+    here, so that following the class and the run is one request a second, not two.
+    """
     classroom_id, member_id = read_live_token(request.GET.get("t", ""))
-    version = live.class_version(classroom_id)
+    version, live_run = live.class_live(classroom_id)
     if version is None:
         raise Http404("This class no longer exists")
+    cursor = FramesCursorForm({"after": request.GET.get("f")})
+    if not cursor.is_valid():
+        return JsonResponse({"error": "f must be a whole number of at least 0"}, status=400)
+    after = cursor.cleaned_data["after"]  # None: the screen follows no live run
+    # Frames only for the run the screen shows, and only while it is live (after, its final charts come whole).
+    shows_it = live_run is not None and after is not None and request.GET.get("run") == _run_key(live_run, False)
+    new_frames = live.run_frames_after(live_run, after) if shows_it else None
     if request.GET.get("v") == str(version):
-        return HttpResponse(status=204)
+        if new_frames is None:
+            return HttpResponse(status=204)
+        # The frames are JSON text already: put them in the body as they are.
+        return HttpResponse(b'{"v":%d,"next":%d,"frames":%s}' % (version, *new_frames), content_type="application/json")
     # The signed token names the member; memberships are never removed from a class that still exists.
     state = live.state_document(classroom_id, version, lambda: _state_document(classroom_id))
     if state is None:
@@ -468,7 +500,7 @@ def room_live(request):
     member = Membership.from_db("default", ["id", "classroom_id"], [member_id, classroom_id])
     poll = Poll.from_db("default", list(state["poll"]), list(state["poll"].values())) if state["poll"] else None
     poll_context = _poll_context(poll, member, run_status=state["poll_run_status"])
-    run_key = f"{state['run_id']}:{state['run_status'] in ExperimentRun.FINAL}" if state["run_id"] else ""
+    run_key = _run_key(state["run_id"], state["run_status"] in ExperimentRun.FINAL)
     body = {
         "v": version,
         "poll_key": poll_context.get("poll_key", ""),
@@ -476,9 +508,16 @@ def room_live(request):
         "run_key": run_key,
         "step": state["step"],
     }
+    body["assignments_key"], body["assignments_html"] = _assignments_part(
+        classroom_id, member_id, state.get("assignments"))  # a document from before assignments were in it: None
     # The run's figures can be large: send them only to a screen that does not have this run yet.
     if request.GET.get("run") != run_key:
-        body["run_html"] = _run_html(state["run_id"])[1] if state["run_id"] else ""
+        # An ended run's status is final, so the document's is the row's: 200 screens fetching its final charts
+        # at once read no row. A live one's is read (it may have gone from queued to running since).
+        final_status = state["run_status"] if state["run_status"] in ExperimentRun.FINAL else None
+        body["run_html"] = _run_html(state["run_id"], final_status)[1] if state["run_id"] else ""
+    elif new_frames is not None:
+        body["next"], body["frames"] = new_frames[0], json.loads(new_frames[1])
     return JsonResponse(body)
 
 
@@ -498,5 +537,6 @@ def _state_document(classroom_id: int) -> dict | None:
         poll["run_id"] = str(poll["run_id"])
         poll_run_status = ExperimentRun.objects.filter(id=poll["run_id"]).values_list("status", flat=True).first()
     return {"code": row["code"], "poll": poll, "poll_run_status": poll_run_status,
+            "assignments": class_assignments.class_list(classroom_id),
             "run_id": str(row["presented_run_id"]) if row["presented_run_id"] else None,
             "run_status": row["presented_run__status"], "step": row["replay_step"]}

@@ -10,7 +10,8 @@
    over a do-nothing view's (the ceiling) measured just before it, median of 3 such pairs, fresh and returning visitors.
 8. A class of 200 simulated students (locust, headless) against gunicorn: live endpoints and answer → chart.
 
-`python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8),
+`python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8: about 3 minutes,
+under a private Redis of its own unless REDIS_URL is set; after `make setup`),
 `python scripts/bench.py interview` only (5, the tuning set, the spent held-out set and its halves, and the held-out
 set when it is there); each
 replaces its own section of docs/benchmarks.md.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 import csv
+import math
 import platform
 import socket
 import tempfile
@@ -35,6 +37,9 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__" and sys.argv[1:] == ["classroom"] and not os.environ.get("REDIS_URL"):
+    # On its own (`python scripts/bench.py classroom`): under a private Redis, as `make bench` runs.
+    os.execv(sys.executable, [sys.executable, str(ROOT / "scripts" / "with_redis.py"), "--", sys.executable, *sys.argv])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 sys.path.insert(0, str(ROOT))
@@ -102,10 +107,11 @@ LARGEST = [
 
 
 @contextmanager
-def gunicorn_serving(what: str, *, as_make_run: bool = False, **env: str) -> Iterator[str]:
+def gunicorn_serving(what: str, *, as_make_run: bool = False, pids: list[int] | None = None, **env: str) -> Iterator[str]:
     """gunicorn with DEBUG off on a free port, for one benchmark; yields its base URL and stops it after.
 
     as_make_run: with config/gunicorn.py (its worker count), else 2 workers × 4 threads.
+    pids: the server's process id is appended to it (its workers are its children).
     """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -114,6 +120,8 @@ def gunicorn_serving(what: str, *, as_make_run: bool = False, **env: str) -> Ite
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", *shape], cwd=ROOT,
                               env=dict(os.environ, DEBUG="0", WEB_PORT=str(port), ALLOWED_HOSTS="127.0.0.1", **env),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if pids is not None:
+        pids.append(server.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -351,13 +359,30 @@ def write_pages_section(lines: list[str]) -> None:
 
 CLASS_SIZE = 200
 CLASS_SECONDS = 45
+LIVE_FRAMES_A_SECOND = 40  # a run's frames a second at the default pacing (25 ms a frame)
+# The presented run's frames arrive over this much of the pass, then it ends with the class watching.
+RUN_LIVE_SECONDS = 35
 
 
 def bench_classroom() -> list[str]:
-    lines = ["The load generator runs on the same 2 cores as gunicorn, Redis and the database, so it competes with the "
-             "server it measures.", "", *bench_class_cpu()]
-    for follows_frames in (False, True):
-        lines += ["", *bench_class_once(follows_frames=follows_frames)]
+    lines = [
+        "The live transport is short polling of one cheap endpoint: a student's screen asks `/live` once a second "
+        "with the class version it holds, and an unchanged class is an empty 204 from one Redis read (a signed token "
+        "names the student: no session, no query). A change is built once into a state document in Redis that every "
+        "screen renders from; while a presented run is live the same request carries the run's new frames (Redis "
+        "joins the JSON the worker stored), so a student costs one request a second in every state of the room. "
+        "Polling stays on the same WSGI server, workers and middleware as every other page, survives a restarted "
+        "process or a phone that sleeps, and needs no long-lived connection per student; server-sent events would "
+        "save the empty 204s but hold 200 connections open on an ASGI server we do not otherwise run.",
+        "",
+        "The load generator (locust's FastHttpUser, one process) runs on the same 2 cores as gunicorn, Redis and the "
+        "database, so it competes with the server it measures; so does whatever else the machine is running (see "
+        "each pass's load average). Each pass is cut where the last student finished joining: *all connected* is "
+        "the target's steady state, the join burst is reported apart.",
+        "", *bench_class_cpu()]
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    for follows_run in (False, True):
+        lines += ["", *bench_class_once(follows_run=follows_run)]
     return lines
 
 
@@ -373,6 +398,7 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
 
     from classroom.services import classroom_create, classroom_present, poll_create
     from lessons.models import Learner
+    from playground.live import clear_frames, push_frames
     from playground.models import ExperimentRun
 
     instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
@@ -385,6 +411,7 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
     run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames, summary=summary,
                                        status=ExperimentRun.Status.SUCCEEDED, created_by=instructor)
     classroom_present(classroom=classroom, run=run)
+    runs = [run]
     try:
         hosts = override_settings(ALLOWED_HOSTS=["testserver"])
         hosts.enable()
@@ -394,24 +421,53 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
         live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
         version = re.search(r'data-version="(\d+)"', room).group(1)
         run_key = re.search(r'data-run-key="([^"]*)"', room).group(1)
-        cases = [("live, unchanged (204): the floor", f"{live_url}&v={version}&run={run_key}", None),
-                 ("live, class changed (200)", f"{live_url}&v=0&run={run_key}", None),
-                 ("live, class changed, with the run's charts (200)", f"{live_url}&v=0&run=", None),
-                 ("room page", f"/c/{classroom.code}/", None),
-                 ("answer (htmx)", f"/c/{classroom.code}/polls/{poll.id}/answer", {"choice": "1"})]
+        newcomer, joins = Client(), iter(range(10**6))
+
+        def join():  # a new student each time: no cookies, a fresh nickname
+            newcomer.cookies.clear()
+            newcomer.get(f"/join/{classroom.code}/")
+            newcomer.post(f"/join/{classroom.code}/", {"nickname": f"cpu-{next(joins)}"})
+
+        def get(url):
+            return lambda: student.get(url)
+
+        cases = [("live, unchanged (204): the floor", get(f"{live_url}&v={version}&run={run_key}")),
+                 ("live, class changed (200)", get(f"{live_url}&v=0&run={run_key}")),
+                 ("live, class changed, with the run's charts (200)", get(f"{live_url}&v=0&run=")),
+                 ("room page", get(f"/c/{classroom.code}/")),
+                 ("join page and join POST (a new student)", join),
+                 ("answer (htmx)", lambda: student.post(f"/c/{classroom.code}/polls/{poll.id}/answer", {"choice": "1"},
+                                                        HTTP_HX_REQUEST="true"))]
         rows = []
-        for name, url, data in cases:
-            call = (lambda: student.post(url, data, HTTP_HX_REQUEST="true")) if data else (lambda: student.get(url))
+
+        def measure(name, call):
             call()
             started = time.process_time()
             for _ in range(repeats):
                 call()
             rows.append((name, (time.process_time() - started) / repeats * 1000))
+
+        for name, call in cases:
+            measure(name, call)
+        # A run still streaming: its new frames come with the live poll, instead of a second request.
+        live_run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, created_by=instructor,
+                                                status=ExperimentRun.Status.RUNNING)
+        runs.append(live_run)
+        push_frames(live_run.id, frames)
+        classroom_present(classroom=classroom, run=live_run)
+        version = re.search(r'data-version="(\d+)"', student.get(f"/c/{classroom.code}/").content.decode()).group(1)
+        cursor = len(frames) - LIVE_FRAMES_A_SECOND
+        measure(f"live, unchanged, a live run's {LIVE_FRAMES_A_SECOND} new frames (200)",
+                get(f"{live_url}&v={version}&run={live_run.id}:False&f={cursor}"))
+        measure(f"run frames endpoint, the same {LIVE_FRAMES_A_SECOND} frames (the second request a second it replaced)",
+                get(f"/runs/{live_run.id}/frames?after={cursor}"))
     finally:
         hosts.disable()
         Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
         classroom.delete()
-        run.delete()
+        for each in runs:
+            clear_frames(each.id)
+            each.delete()
         instructor.delete()
     floor = rows[0][1]
     return [f"**CPU per request** (in-process through Django's test client, mean of {repeats}; the machine's load barely "
@@ -420,10 +476,72 @@ def bench_class_cpu(repeats: int = 25) -> list[str]:
             *[f"| {name} | {ms:.2f} | {ms / floor:.1f} |" for name, ms in rows]]
 
 
-def bench_class_once(*, follows_frames: bool) -> list[str]:
-    """200 students join, follow the live endpoint (and a run's frames), answer a poll; one instructor watches the chart."""
+def present_live_run(classroom, instructor):
+    """A dual-write run on every screen, its frames pushed to Redis as a worker's are, over RUN_LIVE_SECONDS.
+
+    run_execute is the worker's own code (frames batched to Redis every 200 ms, heartbeats in the database,
+    the result kept at the end); it runs in a thread here so that the run lasts the pass, whatever the machine.
+    """
+    import threading
+
+    from django.db import connection
+
+    from classroom.services import classroom_present
+    from playground.models import ExperimentRun
+    from playground.runner import run_execute
+
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
+    frames: list[dict] = []
+    experiment.run(params, 7, frames.append)
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, created_by=instructor,
+                                       status=ExperimentRun.Status.RUNNING, started_at=datetime.now(timezone.utc))
+    classroom_present(classroom=classroom, run=run)
+
+    def execute():
+        try:
+            run_execute(run, frame_delay=RUN_LIVE_SECONDS / len(frames))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=execute, daemon=True)
+    thread.start()
+    return run, thread
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest rank: the smallest value that at least `share` of the values do not exceed."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def latency_table(rows: list[tuple[str, list[float], int]]) -> list[str]:
+    lines = ["| endpoint | requests | failures | p50 | p99 | max |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, times, failures in rows:
+        if times:
+            lines.append(f"| {name} | {len(times)} | {failures} | {percentile(times, 0.5):.0f} ms | "
+                         f"{percentile(times, 0.99):.0f} ms | {max(times):.0f} ms |")
+    return lines
+
+
+def by_endpoint(requests: list) -> list[tuple[str, list[float], int]]:
+    names = sorted({name for _, name, _, _ in requests})
+    return [(name, [ms for _, n, ms, _ in requests if n == name], sum(1 for _, n, _, ok in requests if n == name and not ok))
+            for name in names]
+
+
+def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> list[str]:
+    """200 students join, follow the live endpoint (and a live run), answer a poll; one instructor watches the chart.
+
+    Static files must have been collected (bench_classroom does it).
+
+    The record is cut where the last student finished joining: the steady state (the target's "all 200
+    connected") and the join burst are reported apart. frames_endpoint: students follow the run's frames
+    with a second request a second, as before the live endpoint carried them (for comparison).
+    """
     import json
 
+    import psutil
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
@@ -433,61 +551,101 @@ def bench_class_once(*, follows_frames: bool) -> list[str]:
     from lessons.models import Learner
     from playground.models import ExperimentRun
 
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
     instructor = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
     classroom = classroom_create(owner=instructor, name="Benchmark class")
     Classroom.objects.filter(id=classroom.id).update(capacity=CLASS_SIZE + 10)
     poll = poll_create(classroom=classroom, kind="single", prompt="Which commits first?", choices=["order", "event"], correct=[0])
-    experiment = get_experiment("dual-write")
-    params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
-    frames: list[dict] = []
-    summary = experiment.run(params, 7, frames.append)
-    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames, summary=summary,
-                                       status=ExperimentRun.Status.SUCCEEDED, created_by=instructor)
-    classroom_present(classroom=classroom, run=run)
     session = SessionStore()
     session.update({SESSION_KEY: str(instructor.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
                     HASH_SESSION_KEY: instructor.get_session_auth_hash()})
     session.create()
     work = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
     load = os.getloadavg()[0]  # the machine is shared: read the figures against this
+    runs, thread, pids = [], None, []
     try:
-        with gunicorn_serving("classroom") as url:
+        with gunicorn_serving("classroom", as_make_run=True, pids=pids) as url:
+            if follows_run:
+                run, thread = present_live_run(classroom, instructor)
+            else:  # a finished run on screen, as after a run
+                experiment = get_experiment("dual-write")
+                params, _ = experiment.clean_params({"mode": "naive", "orders": 1000})
+                frames: list[dict] = []
+                summary = experiment.run(params, 7, frames.append)
+                run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, frames=frames,
+                                                   summary=summary, status=ExperimentRun.Status.SUCCEEDED,
+                                                   created_by=instructor)
+                classroom_present(classroom=classroom, run=run)
+            runs.append(run)
             env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
-                       BENCH_FRAMES_URL=f"/runs/{run.id}/frames?after={len(frames)}" if follows_frames else "",
-                       BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "latency.json"))
-            subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"), "--headless",
-                            "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s", "--host", url,
-                            "--csv", str(work / "class"), "--only-summary", "--loglevel", "WARNING"],
-                           cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
-        with open(work / "class_stats.csv", newline="") as stats_file:
-            stats = list(csv.DictReader(stats_file))
-        measured = json.loads((work / "latency.json").read_text())
+                       BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "class.json"),
+                       BENCH_FRAMES_ENDPOINT=f"/runs/{run.id}/frames" if frames_endpoint else "")
+            server = [psutil.Process(pid) for pid in pids]
+            server += [child for process in server for child in process.children(recursive=True)]
+            server_cpu = -sum(sum(p.cpu_times()[:2]) for p in server)
+            started = time.monotonic()
+            generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
+                                          "--headless", "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s",
+                                          "--host", url, "--only-summary", "--loglevel", "WARNING"],
+                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, _, usage = os.wait4(generator.pid, 0)
+            generator.returncode, wall = 0, time.monotonic() - started
+            server_cpu += sum(sum(p.cpu_times()[:2]) for p in server if p.is_running())
+        if thread is not None:
+            thread.join(timeout=60)
+        measured = json.loads((work / "class.json").read_text())
         joined = classroom.members.count()
         answers = poll.answers.count()
     finally:
         Learner.objects.filter(id__in=classroom.members.values("learner_id")).delete()
         classroom.delete()
-        run.delete()
+        for run in runs:
+            run.delete()
         instructor.delete()
-    lag = sorted(max(0.0, x) for x in measured["latencies"])
-    following = ("the live endpoint and a presented run's frames endpoint once a second each (as while a run is live)"
-                 if follows_frames else "the live endpoint once a second (a finished run on screen, as after a run)")
+    return class_report(measured, follows_run=follows_run, frames_endpoint=frames_endpoint, joined=joined,
+                        answers=answers, load=load,
+                        cpu={"server": server_cpu, "load generator": usage.ru_utime + usage.ru_stime, "wall": wall})
+
+
+def class_report(measured: dict, *, follows_run: bool, frames_endpoint: bool, joined: int, answers: int, load: float,
+                 cpu: dict) -> list[str]:
+    requests = measured["requests"]
+    first = min(start for start, _, _, _ in requests)
+    last_join = max(done for _, done in measured["joined"])
+    end = max(start + ms / 1000 for start, _, ms, _ in requests)
+    steady = [r for r in requests if r[0] >= last_join]
+    burst = [r for r in requests if r[0] < last_join]
+    lag = [seconds * 1000 for at, seconds in measured["latencies"] if at >= last_join]
+    burst_lag = [seconds * 1000 for at, seconds in measured["latencies"] if at < last_join]
+    whole_join = [(done - started) * 1000 for started, done in measured["joined"]]
+    if not follows_run:
+        following = "the live endpoint once a second (a finished run on screen, as after a run)"
+    else:
+        following = (f"a dual-write run streaming its frames for {RUN_LIVE_SECONDS} s, then ending while the class "
+                     "watches; screens follow it " + ("with a second request a second, to the run's frames endpoint"
+                                                       if frames_endpoint else "through the live endpoint, which carries "
+                                                       "the run's new frames: one request a second"))
     lines = [
-        f"**{'Poll and a live run' if follows_frames else 'Poll'}.** {joined} students joined, {answers} answered; "
-        f"{CLASS_SECONDS} s under gunicorn (2 workers × 4 threads); students poll {following}; the instructor's chart polls every 500 ms. "
-        f"Load average when it started: {load:.1f} on {os.cpu_count()} cores.",
+        f"**{'Poll and a live run' if follows_run else 'Poll'}{' (frames endpoint)' if frames_endpoint else ''}.** "
+        f"{joined} students joined, {answers} answered; {CLASS_SECONDS} s under gunicorn as `make run` serves it; "
+        f"{following}; the instructor's chart polls every 500 ms. Load average when it started: {load:.1f} on "
+        f"{os.cpu_count()} cores. CPU used in {cpu['wall']:.0f} s: server {cpu['server']:.1f} s, load generator "
+        f"{cpu['load generator']:.1f} s.",
         "",
-        "| endpoint | requests | failures | p50 | p99 | max |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"*All {len(measured['joined'])} connected* (from the last join, {last_join - first:.1f} s in, to the end, "
+        f"{end - last_join:.1f} s later):",
+        "",
+        *latency_table(by_endpoint(steady)),
     ]
-    for row in stats:
-        lines.append(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} ms | {row['99%']} ms | "
-                     f"{float(row['Max Response Time']):.0f} ms |")
     if lag:
-        lines += ["", f"Answer → instructor's chart (answer saved until the chart's poll shows it, {len(lag)} answers): "
-                      f"p50 {statistics.median(lag) * 1000:.0f} ms, p99 {lag[min(len(lag) - 1, int(len(lag) * 0.99))] * 1000:.0f} ms, "
-                      f"max {lag[-1] * 1000:.0f} ms (the chart polls every 500 ms, which bounds the median)."]
+        lines += ["", f"Answer → instructor's chart, all connected (answer saved until the chart's poll shows it, "
+                      f"{len(lag)} answers): p50 {percentile(lag, 0.5):.0f} ms, p99 {percentile(lag, 0.99):.0f} ms, "
+                      f"max {max(lag):.0f} ms (the chart polls every 500 ms, which bounds the median)."]
+    lines += ["", f"*The join burst* ({len(measured['joined'])} students arriving at 40 a second, the first "
+                  f"{last_join - first:.1f} s; *whole join* is one student's join page, POST and room page end to end):", "",
+              *latency_table([*by_endpoint(burst), ("whole join", whole_join, 0)])]
+    if burst_lag:
+        lines += ["", f"Answer → chart during the burst ({len(burst_lag)} answers): p50 {percentile(burst_lag, 0.5):.0f} ms, "
+                      f"max {max(burst_lag):.0f} ms."]
     return lines
 
 

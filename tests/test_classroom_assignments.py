@@ -291,3 +291,35 @@ def test_completion_takes_a_bounded_number_of_queries(classroom, owner, django_a
     with django_assert_max_num_queries(8):
         matrix = completion_matrix(classroom)
     assert len(matrix["rows"]) == 12 and matrix["totals"] == [0, 0, 0, 0]
+
+
+def live_link(client, classroom):
+    room = client.get(f"/c/{classroom.code}/").content.decode()
+    url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+    return url, int(re.search(r'data-version="(\d+)"', room).group(1))
+
+
+def test_a_students_list_follows_the_live_endpoint_without_a_reload(classroom, owner, bob, django_assert_num_queries):
+    from classroom.services import poll_create
+
+    url, version = live_link(bob, classroom)
+    assert bob.get(f"{url}&v={version}").status_code == 204
+    assign(owner, classroom, "experiment:dual-write", note="<b>before Thursday</b>")
+    body = bob.get(f"{url}&v={version}").json()
+    assert body["v"] > version
+    assert "Dual write vs transactional outbox" in body["assignments_html"] and "Due tomorrow" not in body["assignments_html"]
+    assert "Due in 1 day" in body["assignments_html"] and "&lt;b&gt;before Thursday&lt;/b&gt;" in body["assignments_html"]
+    # Done elsewhere, it shows as done once bob is back in the room (the room page reads his records again).
+    ExperimentRun.objects.create(experiment_slug="dual-write", params={}, seed=2, learner=bob_learner(classroom),
+                                 status=ExperimentRun.Status.SUCCEEDED, finished_at=timezone.now())
+    url, version = live_link(bob, classroom)
+    # A new poll redraws every screen; the list comes along with no query of bob's records.
+    poll_create(classroom=classroom, kind="single", prompt="Which commits first?", choices=["order", "event"])
+    bob.get(f"{url}&v=0")  # the first screen after the change builds the class's state document
+    with django_assert_num_queries(0):
+        again = bob.get(f"{url}&v={version}").json()
+    assert 'data-assignment="done"' in again["assignments_html"]
+    # Taking it back empties the list on the next poll.
+    owner.post(f"/classes/{classroom.id}/assignments/{Assignment.objects.get().id}/delete")
+    gone = bob.get(f"{url}&v={again['v']}").json()
+    assert "data-assignments" not in gone["assignments_html"] and gone["assignments_key"] != again["assignments_key"]

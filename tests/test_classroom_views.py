@@ -262,6 +262,50 @@ def test_the_live_endpoint_is_empty_until_the_class_changes(classroom, alice, bo
     assert bob.get(f"{live_url}&v={body['v']}&run=").status_code == 204
 
 
+def test_a_live_presented_runs_new_frames_come_in_the_same_live_request(classroom, alice, bob):
+    from classroom.services import classroom_present
+    from playground import live as run_live
+    from playground.experiments import get_experiment
+    from playground.models import ExperimentRun
+
+    experiment = get_experiment("dual-write")
+    params, _ = experiment.clean_params({"mode": "naive"})
+    frames: list[dict] = []
+    experiment.run(params, 7, frames.append)
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7, created_by=alice,
+                                       status=ExperimentRun.Status.RUNNING)
+    classroom_present(classroom=classroom, run=run)
+    room = bob.get(f"/c/{classroom.code}/").content.decode()
+    live_url = re.search(r'data-live-url="([^"]+)"', room).group(1).replace("&amp;", "&")
+    version = int(re.search(r'data-version="(\d+)"', room).group(1))
+    run_key = re.search(r'data-run-key="([^"]*)"', room).group(1)
+    cursor = re.search(r'data-cursor="(\d+)"', room).group(1)
+    follow = f"{live_url}&v={version}&run={run_key}"
+    assert bob.get(f"{follow}&f={cursor}").status_code == 204  # nothing streamed yet
+
+    # The worker streams frames (as runner.py does): the next poll brings exactly the ones after the cursor.
+    run_live.push_frames(run.id, frames[:5])
+    assert bob.get(f"{follow}&f=0").json() == {"v": version, "next": 5, "frames": frames[:5]}
+    assert bob.get(f"{follow}&f=5").status_code == 204
+    run_live.push_frames(run.id, frames[5:8])
+    assert bob.get(f"{follow}&f=5").json() == {"v": version, "next": 8, "frames": frames[5:8]}
+    # A screen without this run's charts gets no frames for them; a bad cursor is refused.
+    assert bob.get(f"{live_url}&v={version}&run=&f=0").status_code == 204
+    fresh = bob.get(f"{live_url}&v=0&run=&f=0").json()
+    assert "frames" not in fresh and 'data-cursor="0"' in fresh["run_html"]  # its charts, to follow from 0
+    for bad in ("-1", "x"):
+        assert bob.get(f"{follow}&f={bad}").status_code == 400
+    # The class changed as well: one answer carries both.
+    poll_create(classroom=classroom, kind="single", prompt="Which commits first?", choices=["order", "event"])
+    body = bob.get(f"{follow}&f=5").json()
+    assert body["v"] > version and "Which commits first?" in body["poll_html"] and body["frames"] == frames[5:8]
+    # Once the run has ended, its frames come with its final charts, not by cursor.
+    ExperimentRun.objects.filter(id=run.id).update(status=ExperimentRun.Status.SUCCEEDED, frames=frames)
+    classroom_present(classroom=classroom, run=ExperimentRun.objects.get(id=run.id))
+    body = bob.get(f"{live_url}&v={body['v']}&run={run_key}&f=8").json()
+    assert body["run_key"] == f"{run.id}:True" and "frames" not in body and f'data-cursor="{len(frames)}"' in body["run_html"]
+
+
 def test_the_instructors_member_list_is_empty_until_someone_joins(classroom, alice, bob):
     owner = client_for(alice)
     console = owner.get(f"/classes/{classroom.id}/").content.decode()

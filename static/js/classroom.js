@@ -62,6 +62,7 @@
   // A student's screen.
   function followRoom(live) {
     var pollBox = live.querySelector("[data-live-poll]");
+    var assignmentsBox = document.querySelector("[data-live-assignments]");
     var runBox = live.querySelector("[data-live-run]");
     var version = live.dataset.version;
     var runKey = live.dataset.runKey;
@@ -69,7 +70,8 @@
 
     function startRun() {
       var root = runBox.querySelector("[data-run-chart]");
-      chart = root ? window.clabRunChart(root) : null;
+      // Fed by this screen's live requests: no second request a second for the run's frames.
+      chart = root ? window.clabRunChart(root, { fed: true }) : null;
     }
     function applyStep(step) {
       var root = runBox.querySelector("[data-run-chart]");
@@ -81,12 +83,18 @@
     }
     function tick() {
       var url = live.dataset.liveUrl + "&v=" + encodeURIComponent(version) + "&run=" + encodeURIComponent(runKey);
+      var cursor = chart ? chart.cursor() : null;
+      if (cursor !== null) url += "&f=" + cursor;
       fetch(url, { credentials: "same-origin" })
         .then(function (response) {
           if (response.status !== 200) return;
           return response.json().then(function (body) {
             version = String(body.v);
             live.dataset.version = version;
+            if (body.poll_html === undefined) {  // the class is as it was: only the live run's new frames
+              if (chart) chart.feed(body.frames, body.next);
+              return;
+            }
             // Keep a half-typed answer: only swap the poll when it is a different one or its state changed.
             if (pollBox.dataset.key !== body.poll_key) {
               pollBox.innerHTML = body.poll_html;
@@ -94,11 +102,18 @@
               if (window.htmx) htmx.process(pollBox);
               attachAll(pollBox);
             }
+            // Server-rendered and escaped by Django's templates, like the poll.
+            if (assignmentsBox && assignmentsBox.dataset.key !== body.assignments_key) {
+              assignmentsBox.innerHTML = body.assignments_html;
+              assignmentsBox.dataset.key = body.assignments_key;
+            }
             if (body.run_html !== undefined) {
               runBox.innerHTML = body.run_html;
               runKey = body.run_key;
               live.dataset.runKey = runKey;
               startRun();
+            } else if (body.frames && chart) {
+              chart.feed(body.frames, body.next);
             }
             applyStep(body.step);
           });

@@ -6,6 +6,9 @@
 // that finishes while it is watched (htmx swaps the replay controls in).
 // window.clabRunChart(root) does the same for charts swapped in later (a
 // classroom screen following the presenter) and returns {show: frameCount}.
+// With {fed: true} it does not poll: whoever attached it passes new frames to
+// feed(frames, next) and asks cursor() what to request (null once final) — a
+// classroom screen gets them in its one live request a second.
 (function () {
   "use strict";
 
@@ -15,8 +18,9 @@
     if (script) script.addEventListener("load", callback);
   }
 
-  function attach(root) {
+  function attach(root, options) {
     if (!root) return null;
+    var fed = Boolean(options && options.fed);
     var figures = JSON.parse(document.getElementById("run-figures").textContent);
     var pollMs = parseInt(root.dataset.pollMs, 10) || 250;
     var cursor = parseInt(root.dataset.cursor, 10) || 0;
@@ -132,9 +136,20 @@
 
     // The status panel is swapped in by htmx; once final it brings the replay controls.
     document.body.addEventListener("htmx:afterSettle", setupReplay);
-    if (root.dataset.final !== "true") poll();
+    function feed(frames, next) {
+      if (!frames.length) return;
+      extend(frames);
+      cursor = next;
+      if (drawn) root.dataset.points = String(cursor);
+    }
+
+    if (root.dataset.final !== "true" && !fed) poll();
     whenPlotly(function () { draw(); setupReplay(); });
-    return { show: show };
+    return {
+      show: show,
+      feed: feed,
+      cursor: function () { return root.dataset.final === "true" ? null : cursor; }
+    };
   }
 
   window.clabRunChart = attach;
