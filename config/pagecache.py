@@ -9,8 +9,8 @@ fills the slots in. Anyone with a session, a learner or a query string we do not
 know gets the view itself, as before.
 
 The views give the key (`key(request, ...)` returns None to skip the cache); the
-version in it is what invalidates: `lessons_version()` changes whenever the lessons
-or quizzes are loaded again.
+version in it is what invalidates: `lessons_version()` changes whenever a lesson or a
+question is saved or deleted (a load of the files, the admin, a shell).
 """
 
 from __future__ import annotations
@@ -171,4 +171,5 @@ def run_final_state(run_id) -> tuple | None:
 def lessons_version() -> tuple:
     from lessons.models import Lesson, Question
 
-    return table_version(Lesson, active=(Question,))
+    # Retiring questions is an UPDATE that leaves updated_at alone: their active count says it.
+    return table_version(Lesson, Question, active=(Question,))

@@ -238,3 +238,14 @@ def test_the_experiment_page_says_what_the_queue_says_now_not_when_it_was_cached
     finally:
         settings.REDIS_URL = live_redis
     assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
+
+
+def test_a_question_edited_alone_shows_at_once(content):
+    """An edit in the admin or a shell, without loading the lessons again, still reaches the cached quiz."""
+    question = Question.objects.filter(lesson__slug="dual-write", active=True).first()
+    assert f'id="q-{question.key}"' in Client().get(QUIZ).content.decode()  # cached now
+    question.prompt = "A prompt edited by the test"
+    question.save()
+    assert "A prompt edited by the test" in Client().get(QUIZ).content.decode()
+    question.delete()
+    assert f'id="q-{question.key}"' not in Client().get(QUIZ).content.decode()
