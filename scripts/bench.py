@@ -38,6 +38,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("BENCH_NOOP", "1")  # the do-nothing view, the pages' ceiling, in-process too
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402
@@ -317,6 +318,40 @@ def locust_round(url: str, plan: list[dict], tmp: Path, learners: Path) -> list[
     return json.loads(out_path.read_text())
 
 
+def page_cpu(pages: list[tuple[str, str]], learner_cookies: dict[str, str], repeats: int = 50) -> list[str]:
+    """CPU time per request of each page, in-process through Django's test client: unlike requests/s under
+    locust, barely moved by a busy machine. The same visitors as under load; the do-nothing view is the floor."""
+    from django.test.utils import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        returning = Client()
+        returning.get(pages[2][1])  # a page that gives the CSRF cookie
+        other = Client()
+
+        def visitor(kind: str) -> Client:
+            if kind == "returning":
+                return returning
+            other.cookies.clear()  # fresh: no cookies; a learner: exactly theirs
+            for name, value in (learner_cookies.items() if kind == "learner" else ()):
+                other.cookies[name] = value
+            return other
+
+        cpu: dict[tuple[str, str], float] = {}
+        for name, path in pages:
+            for kind in VISITORS:
+                assert visitor(kind).get(path).status_code == 200, (path, kind)  # rendered once, as under load
+                started = time.process_time()
+                for _ in range(repeats):
+                    visitor(kind).get(path)
+                cpu[(name, kind)] = (time.process_time() - started) / repeats * 1000
+    floor_name = pages[0][0]
+    return [f"**CPU per request** (in-process through Django's test client, mean of {repeats}; load average "
+            f"{os.getloadavg()[0]:.1f}), in ms, and in brackets over the do-nothing view's for the same visitors:", "",
+            "| page | " + " | ".join(VISITORS) + " |", "| --- |" + " ---: |" * len(VISITORS),
+            *[f"| {name} | " + " | ".join(f"{cpu[(name, kind)]:.2f} ({cpu[(name, kind)] / cpu[(floor_name, kind)]:.1f}×)"
+                                          for kind in VISITORS) + " |" for name, _ in pages]]
+
+
 def bench_pages() -> list[str]:
     from interview.models import InterviewScript
     from lessons.models import Learner, Lesson
@@ -358,11 +393,12 @@ def bench_pages() -> list[str]:
                         results.setdefault(key, []).append(page)
                         ratios.setdefault(key, []).append(page["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0)
                     loads.append(os.getloadavg()[0])
+        minutes = (time.monotonic() - started) / 60
+        cpu = page_cpu([("do-nothing view", ceiling_path), *pages], learners[0][1])
     finally:
         learner_ids = [learner_id for learner_id, _ in learners]
         ExperimentRun.objects.filter(learner_id__in=learner_ids).delete()  # their runs would outlive them
         Learner.objects.filter(id__in=learner_ids).delete()
-    minutes = (time.monotonic() - started) / 60
     lines = [PAGES_HEADING, "",
              f"locust ({PAGE_USERS} users, no think time, {PAGE_SECONDS:g} s a measurement after 0.5 s of warm-up, on the same "
              "machine as the server) against gunicorn as `make run` serves it (`config/gunicorn.py`: gthread, "
@@ -372,7 +408,7 @@ def bench_pages() -> list[str]:
              "three lessons, one wrong, a finished run with a prediction, a finished mock interview). Each page is "
              "measured right after the do-nothing view (the ceiling), same visitors; its ratio is its requests/s over "
              f"that ceiling's, and the table shows the median of {PAGE_ROUNDS} such pairs (range in brackets) — goal "
-             f"≥ 0.5, lessons ≥ 0.8. {minutes:.0f} minutes in all. Load average: "
+             f"≥ 0.5, lessons ≥ 0.8. {minutes:.0f} minutes under load in all. Load average: "
              f"{', '.join(f'{load:.1f}' for load in loads)} (at the start and after each round) on {os.cpu_count()} cores.", "",
              "| page | visitors | req/s | p50 | p99 | ratio to ceiling | failed |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in [ceiling_name] + [name for name, _ in pages]:
@@ -386,7 +422,7 @@ def bench_pages() -> list[str]:
                 ratio = f"**{statistics.median(spread):.2f}** ({min(spread):.2f}–{max(spread):.2f})"
             lines.append(f"| {name} | {visitor} | {median['rps']:,.0f} | {median['p50']:.0f} ms | {median['p99']:.0f} ms | "
                          f"{ratio} | {sum(r['failures'] for r in runs)} of {sum(r['requests'] for r in runs):,} |")
-    return lines
+    return lines + ["", *cpu]
 
 
 def write_pages_section(lines: list[str]) -> None:
