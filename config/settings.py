@@ -110,6 +110,7 @@ TEMPLATES = [
                 # Last: a page rendered once for every newcomer gets a slot where the CSRF token goes.
                 "config.pagecache.csrf_slot",
             ],
+            "libraries": {"pagecache": "config.pagecache_tags"},
         },
     },
 ]
@@ -168,6 +169,8 @@ STORAGES = {
 }
 
 # Behind a TLS proxy: SECURE_COOKIES=1 sends cookies over HTTPS only and turns on HSTS and the redirect to HTTPS.
+# Django's database sessions, read by hand (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .models import Card, Learner
 
@@ -17,22 +17,38 @@ def anonymous_key(request) -> str | None:
     return hashlib.sha256(f"learner:{secret}".encode()).hexdigest() if secret else None
 
 
+def _anonymous_learner(column: str, value) -> Learner | None:
+    """The learner without an account whose unique `column` is `value`, loaded by its id alone.
+
+    By hand: every page a learner opens asks, and the ORM's query cost ten times running it.
+    The rest of the row loads if something reads it (most callers only filter by the learner).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT id FROM "{Learner._meta.db_table}" WHERE "{column}" = %s AND user_id IS NULL', [value])
+        row = cursor.fetchone()
+    return Learner.from_db(connection.alias, ["id"], row) if row else None
+
+
 def learner_for_request(request, *, create: bool = True) -> Learner | None:
     """The request's learner; with create=False, None when there is none yet (and nothing is written)."""
     if request.user.is_authenticated:
         if create:
             return Learner.objects.get_or_create(user=request.user)[0]  # race-safe: user is unique
         return Learner.objects.filter(user=request.user).first()
+    # A page asks more than once (its runs, whether a run is theirs): found once per request.
+    learner = getattr(request, "_anonymous_learner", None)
     learner_id = request.session.get(SESSION_KEY)
-    learner = Learner.objects.filter(id=learner_id, user=None).first() if learner_id else None
+    if learner is None and learner_id:
+        learner = _anonymous_learner("id", learner_id)
     key = anonymous_key(request)
     if learner is None and key:
-        learner = Learner.objects.filter(anonymous_key=key, user=None).first()
+        learner = _anonymous_learner("anonymous_key", key)
     if learner is None and create:
         # get_or_create on a unique key: two first answers sent at once make one learner.
         learner = Learner.objects.get_or_create(anonymous_key=key)[0] if key else Learner.objects.create()
     if learner is not None and create and request.session.get(SESSION_KEY) != learner.id:
         request.session[SESSION_KEY] = learner.id
+    request._anonymous_learner = learner
     return learner
 
 

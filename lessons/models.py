@@ -48,6 +48,8 @@ class Question(models.Model):
     # numeric: {"answer", "tolerance", "unit"}.
     data = models.JSONField()
     explanation = models.TextField()
+    # The cached pages' content version reads it: a question saved on its own (admin, shell) shows at once.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["lesson__order", "position"]

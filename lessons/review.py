@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
+
+from config.pagecache import per_content_version
 
 from .grading import Result, grade
 from .models import Attempt, Card, Learner, Lesson, Question
@@ -92,19 +94,47 @@ class TopicMastery:
     mastery: float
 
 
+def _lessons_with_question_counts() -> list[Lesson]:
+    # One query for every lesson's question count; the bodies are most of each row and unused here.
+    return list(Lesson.objects.defer("body_markdown", "body_html")
+                .annotate(active_questions=Count("questions", filter=Q(questions__active=True)))
+                .order_by("order", "slug"))
+
+
+def latest_answers(learner: Learner, question_ids=None) -> dict[int, bool]:
+    """Whether the learner's latest answer to each question they answered was right (of `question_ids`, or all).
+
+    By hand, as the other reads every page of a learner makes: the ORM's query cost ten times running it.
+    """
+    sql = f'SELECT question_id, correct FROM "{Attempt._meta.db_table}" WHERE learner_id = %s'
+    params = [learner.id]
+    if question_ids is not None:
+        if not question_ids:
+            return {}
+        sql += f" AND question_id IN ({', '.join(['%s'] * len(question_ids))})"
+        params += list(question_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY created_at, id", params)
+        return {question_id: bool(correct) for question_id, correct in cursor.fetchall()}  # the latest wins
+
+
+def _cards_by_lesson(learner: Learner) -> dict[int, list[Card]]:
+    # A raw query: the model's own conversions (JSON, dates) without building the query each time.
+    cards: dict[int, list[Card]] = {}
+    for card in Card.objects.raw(
+        f'SELECT c.id, c.question_id, c.fsrs, c.due, q.lesson_id AS lesson_id FROM "{Card._meta.db_table}" c '
+        f'JOIN "{Question._meta.db_table}" q ON q.id = c.question_id WHERE c.learner_id = %s AND q.active',
+        [learner.id],
+    ):
+        cards.setdefault(card.lesson_id, []).append(card)
+    return cards
+
+
 def mastery_by_topic(learner: Learner | None, now: datetime | None = None) -> list[TopicMastery]:
     now = now or datetime.now(timezone.utc)
-    # One query for every lesson's question count; the bodies are most of each row and unused here.
-    lessons = (Lesson.objects.defer("body_markdown", "body_html")
-               .annotate(active_questions=Count("questions", filter=Q(questions__active=True)))
-               .order_by("order", "slug"))
-    cards: dict[int, list[Card]] = {}
-    latest: dict[int, bool] = {}
-    if learner is not None:
-        for card in Card.objects.filter(learner=learner, question__active=True).select_related("question"):
-            cards.setdefault(card.question.lesson_id, []).append(card)
-        for attempt in Attempt.objects.filter(learner=learner).order_by("created_at", "id"):
-            latest[attempt.question_id] = attempt.correct
+    lessons = per_content_version("lessons with question counts", _lessons_with_question_counts)
+    cards = _cards_by_lesson(learner) if learner is not None else {}
+    latest = latest_answers(learner) if learner is not None else {}
     rows = []
     for lesson in lessons:
         total = lesson.active_questions
@@ -145,16 +175,15 @@ class QuizSummary:
 
 def quiz_summary(learner: Learner | None, lesson: Lesson) -> QuizSummary:
     """Where a learner stands on one lesson's quiz: their latest answer to each question."""
-    questions = list(lesson.questions.filter(active=True))
-    latest: dict[int, bool] = {}
-    if learner is not None:
-        attempts = Attempt.objects.filter(learner=learner, question__in=questions).order_by("created_at", "id")
-        for attempt in attempts:
-            latest[attempt.question_id] = attempt.correct
+    questions, next_lesson = per_content_version(("quiz", lesson.id), lambda: (
+        list(lesson.questions.filter(active=True)),
+        Lesson.objects.defer("body_markdown", "body_html").filter(order__gt=lesson.order).order_by("order", "slug").first(),
+    ))
+    latest = latest_answers(learner, [q.id for q in questions]) if learner is not None else {}
     return QuizSummary(
         total=len(questions),
         answered=len(latest),
         right=sum(latest.values()),
         to_review=[q for q in questions if latest.get(q.id) is False],
-        next_lesson=Lesson.objects.filter(order__gt=lesson.order).order_by("order", "slug").first(),
+        next_lesson=next_lesson,
     )

@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.pagecache import CSRF_SLOT, KEY_SLOT, csrf_token_for, lessons_version, one_off_key_for, shared_for_newcomers
+from config.pagecache import (CSRF_SLOT, KEY_SLOT, csrf_token_for, lessons_version, nothing_personal, one_off_key_for,
+                              per_content_version, shared_page)
 from playground.experiments import get_experiment
 
 from .export import questions_to_apkg, questions_to_csv
@@ -32,15 +33,24 @@ def _content_page_key(request, *args, **kwargs):
     return None if request.GET else lessons_version()
 
 
+def _catalogue_personal(request) -> dict[str, str]:
+    """A learner's progress on each lesson they have started (the others say "Not started" to everyone)."""
+    learner = learner_for_request(request, create=False)
+    rows = [row for row in mastery_by_topic(learner) if row.seen] if learner else []
+    return {f"progress_{row.lesson.id}": render_to_string("lessons/catalogue.html#progress", {"lesson": {
+        "progress": row, "question_count": row.questions}}) for row in rows}
+
+
 @require_GET
-@shared_for_newcomers(_content_page_key)
+@shared_page(_content_page_key, personal=_catalogue_personal)
 def catalogue(request):
     # An aggregate drops Meta.ordering, hence the explicit order_by; the bodies are most
     # of each row and the catalogue shows none of them.
     lessons = list(Lesson.objects.defer("body_markdown", "body_html")
                    .annotate(question_count=Count("questions", filter=Q(questions__active=True)))
                    .order_by("order", "slug"))
-    mastery = {row.lesson.id: row for row in mastery_by_topic(learner_for_request(request, create=False))}
+    learner = learner_for_request(request, create=False)
+    mastery = {row.lesson.id: row for row in mastery_by_topic(learner)} if learner else {}
     for lesson in lessons:
         lesson.experiment = get_experiment(lesson.experiment_slug)
         lesson.progress = mastery.get(lesson.id)
@@ -48,7 +58,7 @@ def catalogue(request):
 
 
 @require_GET
-@shared_for_newcomers(_content_page_key)
+@shared_page(_content_page_key, personal=nothing_personal)
 def lesson_detail(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
     return render(request, "lessons/lesson_detail.html", {
@@ -90,8 +100,22 @@ def _blank_question_html(request, question: Question) -> str:
     return mark_safe(html.replace(CSRF_SLOT, csrf_token_for(request)).replace(KEY_SLOT, one_off_key_for(request)))
 
 
+def _quiz_personal(request, slug: str) -> dict[str, str]:
+    """A learner's score on this quiz; the questions themselves are the same for everyone."""
+    learner = learner_for_request(request, create=False)
+    lesson = per_content_version(("lesson", slug), lambda: Lesson.objects.defer("body_markdown", "body_html")
+                                 .filter(slug=slug).first()) if learner else None
+    if lesson is None:
+        return {}
+    summary = quiz_summary(learner, lesson)
+    if not summary.answered:
+        return {}
+    return {"summary": render_to_string("lessons/quiz.html#summary", {
+        "lesson": lesson, "summary": summary, "experiment": get_experiment(lesson.experiment_slug)})}
+
+
 @require_GET
-@shared_for_newcomers(_content_page_key)
+@shared_page(_content_page_key, personal=_quiz_personal)
 def quiz(request, slug: str):
     lesson = get_object_or_404(Lesson, slug=slug)
     answered = _answered_result(request)

@@ -4,15 +4,16 @@ import time
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
-from config.pagecache import lessons_version, one_off_key_for, run_final_state, shared_for_newcomers
+from config.pagecache import lessons_version, one_off_key_for, run_final_state, shared_page
 from config.views import too_many
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
@@ -71,8 +72,23 @@ def _experiment_page_key(request, slug: str):
     return (preset if preset in experiment.presets else "", lessons_version(), tuple(request.queue_status.items()))
 
 
+def _recent_runs(request, experiment) -> tuple[list, dict | None]:
+    """This visitor's latest runs of the experiment (without their frames) and their guesses on them."""
+    runs = _runs_of_visitor(request, experiment.slug, limit=10)
+    return runs, prediction_record(runs, experiment.prediction.summary_key) if experiment.prediction else None
+
+
+def _experiment_personal(request, slug: str) -> dict[str, str]:
+    """A learner's own runs of this experiment and how their guesses went; the form is everyone's."""
+    recent_runs, predictions = _recent_runs(request, get_experiment(slug))
+    if not recent_runs:
+        return {}
+    return {"runs": render_to_string("playground/experiment_detail.html#runs",
+                                     {"recent_runs": recent_runs, "predictions": predictions})}
+
+
 @require_http_methods(["GET", "POST"])
-@shared_for_newcomers(_experiment_page_key)
+@shared_page(_experiment_page_key, personal=_experiment_personal)
 def experiment_detail(request, slug: str):
     experiment = _get_experiment_or_404(slug)
     status = 200
@@ -102,13 +118,13 @@ def experiment_detail(request, slug: str):
         preset = experiment.presets.get(request.GET.get("preset", ""))
         params_form = experiment.form_class(initial=preset.params if preset else None)
         run_form = RunRequestForm(prediction=experiment.prediction, initial={"idempotency_key": one_off_key_for(request)})
-    recent_runs = _runs_of_visitor(request).filter(experiment_slug=experiment.slug)[:10]
+    recent_runs, predictions = _recent_runs(request, experiment)
     errors = {**params_form.errors, **run_form.errors} if request.method == "POST" else {}
     return render(request, "playground/experiment_detail.html", {
         "missing_prediction": "prediction" in run_form.errors and not run_form.data.get("prediction"),
         "error_fields": [(params_form.fields.get(name) or run_form.fields[name]).label or name for name in errors
                          if name != "__all__" and name != "prediction"],
-        "predictions": prediction_record(recent_runs, experiment.prediction.summary_key) if experiment.prediction else None,
+        "predictions": predictions,
         "experiment": experiment,
         "lesson": Lesson.objects.filter(slug=experiment.lesson_slug).first(),
         "params_form": params_form,
@@ -123,8 +139,28 @@ def _final_run_key(request, run_id):
     return None if request.GET else run_final_state(run_id)
 
 
+# The parts of a finished run's page that depend on who looks: whether it is theirs, what they can compare it with.
+RUN_PERSONAL_PARTS = ("headline", "compare")
+CANCELLED_RUN_PERSONAL_PARTS = ("status_word", "cancelled_note")  # only a cancelled run's page has them
+
+
+def _run_personal(request, run_id) -> dict[str, str] | None:
+    """Whether the run is this visitor's ("you predicted"), and their other runs to overlay it with."""
+    rows = ExperimentRun.objects.raw(  # raw, as _runs_of_visitor's, and without the frames
+        f'SELECT {", ".join(_RUN_LIST_COLUMNS)}, finished_at FROM "{ExperimentRun._meta.db_table}" WHERE id = %s',
+        [ExperimentRun._meta.pk.get_db_prep_value(run_id, connection)])
+    run = next(iter(rows), None)
+    if run is None or run.experiment is None:
+        return None
+    context = _status_context(request, run)
+    if not context["owned"] and not context["compare_with"]:
+        return {}  # what anyone with the link sees
+    parts = RUN_PERSONAL_PARTS + (CANCELLED_RUN_PERSONAL_PARTS if run.status == ExperimentRun.Status.CANCELLED else ())
+    return {name: render_to_string(f"playground/run_detail.html#{name}", context) for name in parts}
+
+
 @require_GET
-@shared_for_newcomers(_final_run_key)
+@shared_page(_final_run_key, personal=_run_personal)
 def run_detail(request, run_id):
     run = get_object_or_404(ExperimentRun, id=run_id)
     experiment = run.experiment
@@ -196,13 +232,38 @@ def _status_context(request, run: ExperimentRun, drawings: dict | None = None) -
     }
 
 
-def _runs_of_visitor(request):
-    """The runs this visitor started: their learner's, and older ones of this session's."""
+# What a list of runs shows (label, status, age, the guess and how it went): never the frames, most of a row.
+_RUN_LIST_COLUMNS = ("id", "experiment_slug", "params", "seed", "status", "prediction", "summary", "created_at",
+                     "learner_id", "created_by_id", "owner_session")
+
+
+def _runs_of_visitor(request, experiment_slug: str, *, limit: int, status: str | None = None,
+                     exclude: ExperimentRun | None = None) -> list[ExperimentRun]:
+    """The runs of one experiment this visitor started, newest first: their learner's, and older ones of this session's.
+
+    A raw query: the model's own conversions, without building the query on every page a learner opens
+    (the ORM's building cost several times running it).
+    """
     learner = learner_for_request(request, create=False)
-    mine = Q(learner=learner) if learner else Q(pk__in=[])
+    owners, params = [], []
+    if learner:
+        owners.append("learner_id = %s")
+        params.append(learner.id)
     if request.session.session_key:
-        mine |= Q(learner=None, owner_session=request.session.session_key)
-    return ExperimentRun.objects.filter(mine)
+        owners.append("(learner_id IS NULL AND owner_session = %s)")
+        params.append(request.session.session_key)
+    if not owners:
+        return []
+    sql = (f'SELECT {", ".join(_RUN_LIST_COLUMNS)} FROM "{ExperimentRun._meta.db_table}" '
+           f'WHERE ({" OR ".join(owners)}) AND experiment_slug = %s')
+    params.append(experiment_slug)
+    if status:
+        sql += " AND status = %s"
+        params.append(status)
+    if exclude:
+        sql += " AND id <> %s"
+        params.append(ExperimentRun._meta.pk.get_db_prep_value(exclude.id, connection))
+    return list(ExperimentRun.objects.raw(sql + " ORDER BY created_at DESC LIMIT %s", [*params, limit]))
 
 
 def _compare_candidates(request, run: ExperimentRun) -> list[ExperimentRun]:
@@ -215,9 +276,8 @@ def _compare_candidates(request, run: ExperimentRun) -> list[ExperimentRun]:
         return []
     seen = {_run_identity(run)}
     candidates = []
-    for other in _runs_of_visitor(request).filter(
-        experiment_slug=run.experiment_slug, status=ExperimentRun.Status.SUCCEEDED,
-    ).exclude(id=run.id).only("id", "params", "seed", "created_at")[:100]:
+    for other in _runs_of_visitor(request, run.experiment_slug, status=ExperimentRun.Status.SUCCEEDED, exclude=run,
+                                  limit=100):
         if _run_identity(other) not in seen:
             seen.add(_run_identity(other))
             candidates.append(other)

@@ -7,7 +7,8 @@
 5. The interview scorer's rubric-item precision and recall on the labelled answers.
 6. Submit → first drawn chart point in a real, cold Chromium through gunicorn (DEBUG off).
 7. Pages under load: locust against gunicorn as `make run` serves it, each page's requests/s
-   over a do-nothing view's (the ceiling) measured just before it, median of 3 such pairs, fresh and returning visitors.
+   over a do-nothing view's (the ceiling) measured just before it, median of 3 such pairs; fresh visitors,
+   returning ones, and learners with progress of their own.
 8. A class of 200 simulated students (locust, headless) against gunicorn: live endpoints and answer → chart.
 
 `python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8: about 3 minutes,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import csv
+import json
 import math
 import platform
 import socket
@@ -42,6 +44,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["classroom"] and not os.environ.g
     os.execv(sys.executable, [sys.executable, str(ROOT / "scripts" / "with_redis.py"), "--", sys.executable, *sys.argv])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("BENCH_NOOP", "1")  # the do-nothing view, the pages' ceiling, in-process too
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402
@@ -268,33 +271,104 @@ def bench_cold_first_chart(runs: int = 5) -> list[str]:
 
 
 PAGE_USERS = 16
-PAGE_SECONDS = int(os.environ.get("BENCH_PAGE_SECONDS", "6"))
+PAGE_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", "3"))
 # The machine is shared and its load swings within a minute: each page is measured right after the
 # ceiling, the ratio is taken per pair, and the median of the rounds is reported.
 PAGE_ROUNDS = int(os.environ.get("BENCH_PAGE_ROUNDS", "3"))
 PAGES_HEADING = "## Pages under load"
+VISITORS = tuple(os.environ.get("BENCH_PAGE_VISITORS", "fresh,returning,learner").split(","))
 
 
+def learner_with_progress() -> tuple[int, dict[str, str]]:
+    """A returning learner, as a browser keeps them: (learner id, cookies).
+
+    Answers to three lessons' quizzes (one of them wrong), a finished run of their own with a prediction,
+    a finished mock interview: everything the pages show of a learner's own.
+    """
+    from django.test.utils import override_settings
+
+    from interview.models import InterviewScript
+    from interview.services import practice_session_finish, practice_session_start, prompt_answer_open, prompt_answer_submit
+    from lessons.learners import SESSION_KEY
+    from lessons.models import Learner, Question
+    from playground.models import ExperimentRun
+    from playground.runner import run_execute
+
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        client = Client()
+        client.get("/lessons/dual-write/quiz/")  # the CSRF cookie a browser gets on its first page
+        for slug in ("dual-write", "idempotency", "retries"):
+            for i, question in enumerate(Question.objects.filter(lesson__slug=slug, kind="single", active=True)[:3]):
+                right = next(n for n, choice in enumerate(question.data["choices"]) if choice["correct"])
+                choice = right if i < 2 or slug != "dual-write" else (right + 1) % len(question.data["choices"])
+                response = client.post(f"/questions/{question.key}/answer", {"choice": str(choice), "source": "quiz"})
+                assert response.status_code == 302, response.status_code
+    learner = Learner.objects.get(id=client.session[SESSION_KEY])
+    params, _ = get_experiment("dual-write").clean_params({"mode": "naive", "orders": 1000})
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=11, prediction=3, learner=learner,
+                                       owner_session=client.session.session_key, status=ExperimentRun.Status.RUNNING)
+    run_execute(run, frame_delay=0)
+    script = InterviewScript.objects.filter(active=True).first()
+    session = practice_session_start(learner=learner, script=script)
+    for number in session.prompt_numbers:
+        prompt_answer_submit(answer=prompt_answer_open(session=session, number=number),
+                             text="An outbox row in the same transaction, relayed at least once; consumers dedupe.")
+    practice_session_finish(session=session)
+    return learner.id, {name: morsel.value for name, morsel in client.cookies.items()}
 
 
-def locust(url: str, path: str, visitor: str, tmp: Path) -> dict:
-    prefix = tmp / f"locust-{abs(hash((path, visitor)))}"
-    env = dict(os.environ, BENCH_PATH=path, BENCH_VISITOR=visitor)
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "locustfile.py"), "--headless",
-                    "-u", str(PAGE_USERS), "-r", str(PAGE_USERS), "-t", f"{PAGE_SECONDS}s", "--host", url,
-                    "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"],
-                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    with open(f"{prefix}_stats.csv") as rows:
-        row = next((r for r in csv.DictReader(rows) if r["Name"] == "page"), None)
-    if row is None:  # not one request finished in the time given
-        return {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "failures": 0, "requests": 0}
-    return {"rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p99": float(row["99%"]),
-            "failures": int(row["Failure Count"]), "requests": int(row["Request Count"])}
+def locust_round(url: str, plan: list[dict], tmp: Path, learners: Path) -> list[dict]:
+    """One locust process measures the plan's (path, visitor) one after another."""
+    plan_path, out_path = tmp / "plan.json", tmp / "results.json"
+    plan_path.write_text(json.dumps(plan))
+    env = dict(os.environ, BENCH_USERS=str(PAGE_USERS), BENCH_SECONDS=str(PAGE_SECONDS), BENCH_LEARNERS=str(learners))
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "locustfile.py"), url, str(plan_path), str(out_path)],
+                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
+    return json.loads(out_path.read_text())
+
+
+def page_cpu(pages: list[tuple[str, str]], learner_cookies: dict[str, str], repeats: int = 50) -> list[str]:
+    """CPU time per request of each page, in-process through Django's test client: unlike requests/s under
+    locust, barely moved by a busy machine. The same visitors as under load; the do-nothing view is the floor."""
+    from django.test.utils import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        returning = Client()
+        returning.get(next(path for path in dict(pages).values() if "/quiz/" in path))  # it gives the CSRF cookie
+        other = Client()
+
+        def visitor(kind: str) -> Client:
+            if kind == "returning":
+                return returning
+            other.cookies.clear()  # fresh: no cookies; a learner: exactly theirs
+            for name, value in (learner_cookies.items() if kind == "learner" else ()):
+                other.cookies[name] = value
+            return other
+
+        cpu: dict[tuple[str, str], float] = {}
+        for name, path in pages:
+            for kind in VISITORS:
+                assert visitor(kind).get(path).status_code == 200, (path, kind)  # rendered once, as under load
+                times = []
+                for _ in range(repeats):
+                    client = visitor(kind)
+                    started = time.process_time()
+                    client.get(path)
+                    times.append(time.process_time() - started)
+                # The median: now and then a request pays for a garbage collection of the whole heap, a
+                # cost of every page that a mean would pin on whichever page happened to be measured.
+                cpu[(name, kind)] = statistics.median(times) * 1000
+    floor_name = pages[0][0]
+    return [f"**CPU per request** (in-process through Django's test client, median of {repeats}; load average "
+            f"{os.getloadavg()[0]:.1f}), in ms, and in brackets over the do-nothing view's for the same visitors:", "",
+            "| page | " + " | ".join(VISITORS) + " |", "| --- |" + " ---: |" * len(VISITORS),
+            *[f"| {name} | " + " | ".join(f"{cpu[(name, kind)]:.2f} ({cpu[(name, kind)] / cpu[(floor_name, kind)]:.1f}×)"
+                                          for kind in VISITORS) + " |" for name, _ in pages]]
 
 
 def bench_pages() -> list[str]:
     from interview.models import InterviewScript
-    from lessons.models import Lesson
+    from lessons.models import Learner, Lesson
     from playground.models import ExperimentRun
     from playground.runner import run_execute
 
@@ -309,34 +383,50 @@ def bench_pages() -> list[str]:
              ("quiz", f"/lessons/{lesson.slug}/quiz/"), ("experiment page", "/experiments/dual-write/"),
              ("finished run page", run.get_absolute_url()), ("frames endpoint", f"/runs/{run.id}/frames?after=0"),
              ("interview list", "/interview/")]
-    visitors = ("fresh", "returning")
+    learners = [learner_with_progress() for _ in range(PAGE_USERS)]  # one per simulated user
+    plan = [{"name": name, "path": path, "visitor": visitor}
+            for page, page_path in pages for visitor in VISITORS
+            for name, path in ((ceiling_name, ceiling_path), (page, page_path))]
     loads = [os.getloadavg()[0]]
     results: dict[tuple[str, str], list[dict]] = {}
     ratios: dict[tuple[str, str], list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        (tmp / "metrics").mkdir()
-        with gunicorn_serving("page", as_make_run=True, BENCH_NOOP="1", PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics")) as url:
-            for _ in range(PAGE_ROUNDS):
-                for name, path in pages:
-                    for visitor in visitors:
-                        ceiling = locust(url, ceiling_path, visitor, tmp)
-                        page = locust(url, path, visitor, tmp)
-                        results.setdefault((ceiling_name, visitor), []).append(ceiling)
-                        results.setdefault((name, visitor), []).append(page)
-                        ratios.setdefault((name, visitor), []).append(page["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0)
-                loads.append(os.getloadavg()[0])
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            (tmp / "metrics").mkdir()
+            learners_path = tmp / "learners.json"
+            learners_path.write_text(json.dumps([cookies for _, cookies in learners]))
+            with gunicorn_serving("page", as_make_run=True, BENCH_NOOP="1", PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics")) as url:
+                for _ in range(PAGE_ROUNDS):
+                    measured = locust_round(url, plan, tmp, learners_path)
+                    for i in range(0, len(plan), 2):
+                        ceiling, page = measured[i], measured[i + 1]
+                        key = (plan[i + 1]["name"], plan[i + 1]["visitor"])
+                        results.setdefault((ceiling_name, key[1]), []).append(ceiling)
+                        results.setdefault(key, []).append(page)
+                        ratios.setdefault(key, []).append(page["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0)
+                    loads.append(os.getloadavg()[0])
+        minutes = (time.monotonic() - started) / 60
+        cpu = page_cpu([("do-nothing view", ceiling_path), *pages], learners[0][1])
+    finally:
+        learner_ids = [learner_id for learner_id, _ in learners]
+        ExperimentRun.objects.filter(learner_id__in=learner_ids).delete()  # their runs would outlive them
+        Learner.objects.filter(id__in=learner_ids).delete()
     lines = [PAGES_HEADING, "",
-             f"locust ({PAGE_USERS} users, no think time, {PAGE_SECONDS} s a page, on the same machine as the server) against "
-             f"gunicorn as `make run` serves it (`config/gunicorn.py`: gthread, {os.cpu_count() * 2} processes × 4 threads, "
-             "DEBUG=0, WhiteNoise). *Fresh* visitors send no cookies; *returning* ones keep theirs (a CSRF cookie: looking "
-             "writes no session). Each page is measured right after the do-nothing view (the ceiling), same visitors; its "
-             f"ratio is its requests/s over that ceiling's, and the table shows the median of {PAGE_ROUNDS} such pairs "
-             "(range in brackets) — goal ≥ 0.5, lessons ≥ 0.8. Load average: "
+             f"locust ({PAGE_USERS} users, no think time, {PAGE_SECONDS:g} s a measurement after 0.5 s of warm-up, on the same "
+             "machine as the server) against gunicorn as `make run` serves it (`config/gunicorn.py`: gthread, "
+             f"{os.cpu_count() * 2} processes × 4 threads, DEBUG=0, WhiteNoise). *Fresh* visitors send no cookies; "
+             "*returning* ones keep theirs (a CSRF cookie: looking writes no session); *learners* are returning learners "
+             f"with progress of their own ({PAGE_USERS} of them, one per simulated user: a session, nine quiz answers in "
+             "three lessons, one wrong, a finished run with a prediction, a finished mock interview). Each page is "
+             "measured right after the do-nothing view (the ceiling), same visitors; its ratio is its requests/s over "
+             f"that ceiling's, and the table shows the median of {PAGE_ROUNDS} such pairs (range in brackets) — goal "
+             f"≥ 0.5, lessons ≥ 0.8. {minutes:.0f} minutes under load in all. Load average: "
              f"{', '.join(f'{load:.1f}' for load in loads)} (at the start and after each round) on {os.cpu_count()} cores.", "",
              "| page | visitors | req/s | p50 | p99 | ratio to ceiling | failed |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in [ceiling_name] + [name for name, _ in pages]:
-        for visitor in visitors:
+        for visitor in VISITORS:
             runs = results[(name, visitor)]
             median = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
             if name == ceiling_name:
@@ -346,7 +436,7 @@ def bench_pages() -> list[str]:
                 ratio = f"**{statistics.median(spread):.2f}** ({min(spread):.2f}–{max(spread):.2f})"
             lines.append(f"| {name} | {visitor} | {median['rps']:,.0f} | {median['p50']:.0f} ms | {median['p99']:.0f} ms | "
                          f"{ratio} | {sum(r['failures'] for r in runs)} of {sum(r['requests'] for r in runs):,} |")
-    return lines
+    return lines + ["", *cpu]
 
 
 def write_pages_section(lines: list[str]) -> None:

@@ -146,9 +146,9 @@ def test_a_retired_question_leaves_the_cached_quiz(content, tmp_path):
     assert f'id="q-{question.key}"' not in Client().get(QUIZ).content.decode()
 
 
-def finished_run(**fields) -> ExperimentRun:
+def finished_run(*, seed: int = 7, **fields) -> ExperimentRun:
     params, _ = get_experiment("dual-write").clean_params({"mode": "naive", "orders": 200})
-    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=7,
+    run = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=seed,
                                        status=ExperimentRun.Status.RUNNING, **fields)
     run_execute(run, frame_delay=0)
     run.refresh_from_db()
@@ -238,3 +238,115 @@ def test_the_experiment_page_says_what_the_queue_says_now_not_when_it_was_cached
     finally:
         settings.REDIS_URL = live_redis
     assert "queue (Redis) is unreachable" not in Client().get("/experiments/dual-write/").content.decode()
+
+
+def test_a_question_edited_alone_shows_at_once(content):
+    """An edit in the admin or a shell, without loading the lessons again, still reaches the cached quiz."""
+    question = Question.objects.filter(lesson__slug="dual-write", active=True).first()
+    assert f'id="q-{question.key}"' in Client().get(QUIZ).content.decode()  # cached now
+    question.prompt = "A prompt edited by the test"
+    question.save()
+    assert "A prompt edited by the test" in Client().get(QUIZ).content.decode()
+    question.delete()
+    assert f'id="q-{question.key}"' not in Client().get(QUIZ).content.decode()
+
+
+# Learners with progress get the shared page too, with their own parts rendered for them.
+LEARNER_PAGES = ["/", "/lessons/dual-write/", QUIZ, "/experiments/dual-write/", "/interview/"]
+
+
+def learner_with_progress(*, right: bool, prediction: int) -> tuple[Client, ExperimentRun]:
+    """Someone who answered the first dual-write question (right or wrong), ran the experiment and finished an interview."""
+    from interview.models import InterviewScript
+    from interview.services import practice_session_finish, practice_session_start, prompt_answer_open, prompt_answer_submit
+    from lessons.learners import SESSION_KEY
+    from lessons.models import Learner
+
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True).first()
+    choice = next(i for i, c in enumerate(question.data["choices"]) if c["correct"] == right)
+    client = Client()
+    client.get(QUIZ)
+    assert client.post(f"/questions/{question.key}/answer", {"choice": str(choice), "source": "quiz"}).status_code == 302
+    learner = Learner.objects.get(id=client.session[SESSION_KEY])
+    run = finished_run(learner=learner, owner_session=client.session.session_key, prediction=prediction, seed=prediction)
+    session = practice_session_start(learner=learner, script=InterviewScript.objects.filter(active=True).first())
+    for number in session.prompt_numbers:
+        prompt_answer_submit(answer=prompt_answer_open(session=session, number=number),
+                             text="An outbox table written in the same transaction as the order, relayed at least once; "
+                                  "consumers deduplicate by idempotency key." if right else "I do not know.")
+    practice_session_finish(session=session)
+    return client, run
+
+
+def own_marks(html: str) -> dict:
+    """Whatever on a page is someone's own progress."""
+    return {"answered": re.findall(r"(\d+) of \d+ answered", html), "right": re.findall(r"data-quiz-score>(\d+) of", html),
+            "runs": "Your recent runs" in html,
+            "guesses": re.findall(r"<td>(\d+)</td><td>\d+</td>", "".join(re.findall(r"data-prediction-record>(.*?)</section>", html, re.S))),
+            "best": re.findall(r"Your best: (\d+)/100", html), "you_predicted": "you predicted" in html,
+            "compare": "Compare this run with" in html}
+
+
+def test_a_learner_who_asks_first_leaves_nothing_of_theirs_for_anyone_else(content):
+    pagecache._pages.clear()
+    carol_client, carol_run = learner_with_progress(right=False, prediction=3)
+    dave_client, _ = learner_with_progress(right=True, prediction=7)
+    urls = LEARNER_PAGES + [carol_run.get_absolute_url()]
+    carols = {url: carol_client.get(url).content.decode() for url in urls}  # she renders every shared page
+    assert len(pagecache._pages) == len(urls)
+    newcomer = {url: Client().get(url).content.decode() for url in urls}
+    daves = {url: dave_client.get(url).content.decode() for url in urls}
+    for url in urls:
+        assert "__pagecache" not in carols[url] + newcomer[url] + daves[url], url
+    # Carol sees her own…
+    assert own_marks(carols["/"])["answered"] == ["1"] and own_marks(carols[QUIZ])["right"] == ["0"]
+    assert own_marks(carols["/experiments/dual-write/"])["runs"] and own_marks(carols["/experiments/dual-write/"])["guesses"] == ["3"]
+    assert own_marks(carols[carol_run.get_absolute_url()])["you_predicted"]
+    assert len(own_marks(carols["/interview/"])["best"]) == 1
+    # …a newcomer none of it…
+    for url in urls:
+        marks = own_marks(newcomer[url])
+        assert marks["answered"] in ([], ["0"]) and marks["right"] in ([], ["0"]) and not marks["runs"], url
+        assert not marks["best"], url
+        assert not marks["you_predicted"] and not marks["compare"] and not marks["guesses"], url
+    assert "whoever ran it predicted" in newcomer[carol_run.get_absolute_url()]
+    # …and Dave his own, never hers.
+    assert own_marks(daves[QUIZ])["right"] == ["1"] and own_marks(daves["/"])["answered"] == ["1"]
+    assert own_marks(daves["/experiments/dual-write/"])["guesses"] == ["7"]
+    assert int(own_marks(daves["/interview/"])["best"][0]) > int(own_marks(carols["/interview/"])["best"][0])
+    carols_run_for_dave = own_marks(daves[carol_run.get_absolute_url()])
+    assert not carols_run_for_dave["you_predicted"] and "whoever ran it predicted" in daves[carol_run.get_absolute_url()]
+    assert carols_run_for_dave["compare"]  # his own run of the same experiment, offered to overlay
+    assert carol_run.get_absolute_url() not in daves["/experiments/dual-write/"]
+
+
+def test_a_learner_is_served_the_shared_page_in_a_few_queries(content, django_assert_max_num_queries):
+    client, run = learner_with_progress(right=False, prediction=3)
+    for url in LEARNER_PAGES + [run.get_absolute_url()]:
+        Client().get(url)  # rendered for everyone
+        client.get(url)  # and what it is made of, once per content version
+        with django_assert_max_num_queries(6):
+            response = client.get(url)
+        assert response.status_code == 200 and "__pagecache" not in response.content.decode(), url
+
+
+def test_a_learners_page_follows_their_progress_at_once(content):
+    client, _ = learner_with_progress(right=False, prediction=3)
+    assert own_marks(client.get(QUIZ).content.decode())["right"] == ["0"]
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True).first()
+    choice = next(i for i, c in enumerate(question.data["choices"]) if c["correct"])
+    client.post(f"/questions/{question.key}/answer", {"choice": str(choice), "source": "quiz"})
+    assert own_marks(client.get(QUIZ).content.decode())["right"] == ["1"]
+
+
+def test_a_signed_in_users_name_and_sign_out_form_are_theirs_alone(content, django_user_model):
+    alice = django_user_model.objects.create_user("alice-the-owner", password="a long enough password 1")
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(alice)
+    for url in ["/lessons/dual-write/", QUIZ]:
+        Client().get(url)  # cached
+        html = signed_in.get(url).content.decode()
+        assert "alice-the-owner" in html and "Sign out" in html and "Sign in" not in html
+        assert "alice-the-owner" not in Client().get(url).content.decode()
+    token = re.search(r'action="/accounts/logout/"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert token and _unmask_cipher_token(token.group(1)) == signed_in.cookies["csrftoken"].value
