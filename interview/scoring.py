@@ -160,7 +160,11 @@ _WRONG_CLAIMS = [
     re.compile(r"\b(?:wrap|wrapping|put|putting|do|doing|include|including)\b[^.;]{0,50}?"
                r"\b(?:psp|provider|payment call|api call|http|kafka|publish\w*|email\w*|external \w+|broker)\b[^.;]{0,50}?"
                r"\b(?:in|inside|within|into|under)\s+(?:a|one|the same|the|a single)\s+(?:single\s+|same\s+|local\s+|"
-               r"database\s+|db\s+|sql\s+|acid\s+)*transaction", re.I),
+               r"database\s+|db\s+|sql\s+|acid\s+|distributed\s+|global\s+|xa\s+|2pc\s+)*transaction", re.I),
+    # Publishing from inside an open database transaction and committing only if the publish worked: still two
+    # commits ("start the DB transaction, publish to Kafka, and commit only if the publish succeeded").
+    re.compile(r"\btransaction\b[^.;]{0,40}?\b(?:publish\w*|send\w*|emit\w*)\b[^.;]{0,60}?\bcommit\w*(?: it)?\s+"
+               r"only\s+(?:if|when|after|once)\b[^.;]{0,30}?\b(?:publish\w*|send\w*|it|kafka)\b", re.I),
 ]
 # "...exactly-once, but only within Kafka": the claim is limited, so it is not the myth.
 _LIMITED = re.compile(r"^[^.;]{0,40}?\b(?:only|within|inside|limited|scope|stops? at|not|n['’]t)\b", re.I)

@@ -218,9 +218,19 @@ def test_correcting_a_wrong_claim_is_not_making_it(text):
     assert statuses(text, CONSUMERS)["idempotent-consumer"] == MET
 
 
-def test_a_transaction_around_a_call_to_another_system_is_a_wrong_claim():
-    text = "We wrap the Kafka publish and the order insert in a single database transaction, so there is no dual write."
+@pytest.mark.parametrize("text", [
+    "We wrap the Kafka publish and the order insert in a single database transaction, so there is no dual write.",
+    "We put the Kafka publish and the order insert in a distributed transaction, so there is no dual write.",
+    "Open the database transaction, publish the event, and commit only if the publish worked, so there is no dual write.",
+])
+def test_a_transaction_around_a_call_to_another_system_is_a_wrong_claim(text):
     assert statuses(text)["two-commit-points"] == MISSED
+
+
+def test_explaining_why_publishing_inside_the_transaction_fails_is_not_the_claim():
+    text = ("Publishing inside the transaction and committing only if the publish worked does not help: the broker and "
+            "the database are two separate commits, so a crash between them loses the event.")
+    assert statuses(text)["two-commit-points"] == MET
 
 
 def test_a_salad_answer_scores_below_a_partial_one():
