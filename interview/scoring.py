@@ -152,8 +152,11 @@ _DISMISSAL = re.compile(
 # database transaction" is not an atomic local record.
 _WRONG_CLAIMS = [
     # Exactly-once as a switch that solves delivery.
-    re.compile(r"\b(?:enable|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
+    re.compile(r"\b(?:enable|enabled|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
                r"\bexactly[- ]once\b", re.I),
+    # "... which gives us exactly-once semantics, so consumers won't see duplicates".
+    re.compile(r"\b(?:gives?|giving|get|gets|provides?)\s+(?:us\s+|you\s+)?exactly[- ]once\b[^.;]{0,60}?"
+               r"(?:\bno\b|\bnever\b|n['’]t\b)[^.;]{0,20}?\bduplicat", re.I),
     re.compile(r"\bexactly[- ]once\s+(?:delivery|semantics|processing|mode)?\s*(?:guarantees?|ensures?|solves?|gives us|"
                r"means (?:no|we never|there are no))\b", re.I),
     # A database transaction around a call to another system.

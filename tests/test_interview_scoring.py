@@ -202,6 +202,8 @@ def test_a_reasoned_answer_with_one_short_list_is_not_salad():
     "Turn on Kafka's exactly-once semantics and consumers are idempotent, so duplicates never reach billing.",
     "We just enable exactly-once delivery in Kafka, which dedups everything for us.",
     "Exactly-once delivery guarantees it, so the consumer is idempotent for free.",
+    "With Kafka transactions enabled every event is processed exactly once, so the consumer is idempotent.",
+    "The idempotent producer gives us exactly-once semantics, so the idempotent consumer never sees duplicates.",
 ])
 def test_a_wrong_claim_earns_nothing_in_its_sentence(text):
     item = next(i for i in score_answer(text, CONSUMERS).items if i.id == "idempotent-consumer")
