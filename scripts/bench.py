@@ -11,7 +11,7 @@
 8. A class of 200 simulated students (locust, headless) against gunicorn: live endpoints and answer → chart.
 
 `python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8),
-`python scripts/bench.py interview` only (5, the tuning set, the spent held-out set and its halves, and the held-out
+`python scripts/bench.py interview` only (5, the tuning set, the spent held-out sets and their halves, and the held-out
 set when it is there); each
 replaces its own section of docs/benchmarks.md.
 """

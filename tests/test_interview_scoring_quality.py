@@ -254,10 +254,12 @@ SPENT_2 = evaluate(SPENT_2_DIR, SCRIPTS_DIR) if has_answers(SPENT_2_DIR) else No
 needs_spent = pytest.mark.skipif(SPENT is None, reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@needs_spent
-def test_the_spent_set_is_labelled_in_all_five_styles_for_every_prompt():
+@pytest.mark.parametrize("spent", [SPENT, SPENT_2], ids=["spent_heldout", "spent_heldout_2"])
+def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent):
+    if spent is None:
+        pytest.skip("that spent set is not there")
     styles = {}
-    for row in SPENT["rows"]:
+    for row in spent["rows"]:
         answer = row["answer"]
         styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
     assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
@@ -273,3 +275,16 @@ def test_the_spent_set_keeps_what_tuning_on_it_gained():
     assert SPENT["plain_words_recall"] >= 0.67
     assert sum(salad["ok"] for salad in SPENT["salad"]) >= 43
     assert SPENT["styles"]["keyword-salad"]["fp"] <= 12 and SPENT["styles"]["weak"]["fp"] <= 32
+
+
+needs_spent_2 = pytest.mark.skipif(SPENT_2 is None, reason="tests/interview_answers/spent_heldout_2/ is not there")
+
+
+@needs_spent_2
+def test_the_second_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after tuning on it (precision 0.87, recall 0.82, plain-words recall 0.67,
+    # 12 weak and 35 partial items wrongly credited; measured once before, blind: 0.82, 0.82, 0.65, 25 and 44).
+    # Tuning data now: only the third blind set can show issue 12's goals met.
+    assert SPENT_2["precision"] >= 0.85 and SPENT_2["recall"] >= 0.81, (SPENT_2["precision"], SPENT_2["recall"])
+    assert SPENT_2["plain_words_recall"] >= 0.65
+    assert SPENT_2["styles"]["weak"]["fp"] <= 15 and SPENT_2["styles"]["partial"]["fp"] <= 38
