@@ -1,7 +1,7 @@
 """How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
 written alongside the patterns; the two spent held-out sets in tests/interview_answers/spent_heldout/ and
 spent_heldout_2/, written blind but tuned against since 2026-12-02 (each reported on its own and in two halves
-of its prompts, and both sets' halves together: half A tuned on, half B checked against); and — when present —
+of its prompts, and both sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
 a held-out set in tests/interview_answers_heldout/,
 written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
 the vocabulary. The held-out figures are the honest ones; the tuning figures are an upper bound.
@@ -47,12 +47,15 @@ SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR)
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
                      "recall 0.64), then spent: the negation, salad and reasoning rules were tuned on half A of its "
-                     "prompts and each change was checked on half B (`prompt_half`), and later the rubric patterns "
-                     "and ideas on half A of both spent sets.",
+                     "prompts and each change was checked on half B (`prompt_half`). Since then it has been the check "
+                     "set for the rubric patterns and ideas tuned on `spent_heldout_2/` (a change to one item's "
+                     "patterns only touches that item's prompt, so it is checked on the other set's answers to the "
+                     "same prompt, not on the other half of the prompts).",
     "spent_heldout_2": "Written and labelled blind on 2026-12-02, measured once (precision 0.82, recall 0.82, "
                        "plain-words recall 0.65, strong > partial > weak on 35 of 48 prompts, salad < partial on 46 "
-                       "of 48), then spent: the rubric items' patterns and ideas were tuned on half A of the prompts "
-                       "of both spent sets and each change checked on half B.",
+                       "of 48), then spent: the rubric items' patterns and ideas were tuned on all of it, and each "
+                       "change was adopted only if `spent_heldout/` did not get worse. Its halves were not used to "
+                       "tune apart.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")
