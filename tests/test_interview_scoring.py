@@ -456,3 +456,25 @@ MENTION_VS_MECHANISM = [
 def test_a_real_rubric_item_is_earned_by_its_mechanism_not_by_naming_it(slug, item_id, mention, mechanism):
     assert real_item_status(slug, item_id, mention) != MET
     assert real_item_status(slug, item_id, mechanism) == MET
+
+
+PLAIN_WORDS = [
+    ("order-placement-without-dual-writes", "version-guard",
+     "Every event gets a step number for its order, and the consumer skips any message whose number is at or below "
+     "the last one it applied."),
+    ("retries-and-thundering-herd", "retry-budget",
+     "Each caller gets a small allowance of retries, about one for every ten normal requests."),
+    ("retries-and-thundering-herd", "dlq-after-n",
+     "Once a message has used up its tries we move it out of the normal line into a separate failed pile."),
+    ("order-placement-without-dual-writes", "ack-after-commit",
+     "Record the message id and do the work in one transaction, finish the transaction, and only then tell Kafka "
+     "it's done."),
+    ("consistency-per-operation", "pacelc-statement",
+     "When the regions can't talk to each other, do we keep answering or refuse until they agree? And on a normal "
+     "day, do we answer quickly from a nearby copy or wait until it is up to date?"),
+]
+
+
+@pytest.mark.parametrize("slug,item_id,text", PLAIN_WORDS, ids=[f"{case[0]}-{case[1]}" for case in PLAIN_WORDS])
+def test_a_real_rubric_item_is_earned_in_plain_words(slug, item_id, text):
+    assert real_item_status(slug, item_id, text) == MET
