@@ -282,9 +282,9 @@ needs_spent_2 = pytest.mark.skipif(SPENT_2 is None, reason="tests/interview_answ
 
 @needs_spent_2
 def test_the_second_spent_set_keeps_what_tuning_on_it_gained():
-    # Floors a little under the figures after tuning on it (precision 0.87, recall 0.82, plain-words recall 0.67,
-    # 12 weak and 35 partial items wrongly credited; measured once before, blind: 0.82, 0.82, 0.65, 25 and 44).
+    # Floors a little under the figures after tuning on it (precision 0.88, recall 0.83, plain-words recall 0.69,
+    # 11 weak and 35 partial items wrongly credited; measured once before, blind: 0.82, 0.82, 0.65, 25 and 44).
     # Tuning data now: only the third blind set can show issue 12's goals met.
-    assert SPENT_2["precision"] >= 0.85 and SPENT_2["recall"] >= 0.81, (SPENT_2["precision"], SPENT_2["recall"])
-    assert SPENT_2["plain_words_recall"] >= 0.65
+    assert SPENT_2["precision"] >= 0.86 and SPENT_2["recall"] >= 0.82, (SPENT_2["precision"], SPENT_2["recall"])
+    assert SPENT_2["plain_words_recall"] >= 0.67
     assert SPENT_2["styles"]["weak"]["fp"] <= 15 and SPENT_2["styles"]["partial"]["fp"] <= 38
