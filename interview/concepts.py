@@ -35,6 +35,8 @@ _NEGATIONS = frozenset({"not", "never", "no", "cannot", "nothing", "neither", "n
 # Words, with their contractions kept together so "don't" can become "do" NEG.
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _CONCEPT_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A phrase that starts or ends with <, > or = has lost the other side of its comparison.
+_DANGLING_COMPARISON = re.compile(r"^\s*[<>=!]|[<>=!]\s*$")
 _CONTRACTIONS = {"can't": ["can", NEG], "won't": ["will", NEG], "cannot": ["can", NEG], "shan't": ["shall", NEG]}
 
 
@@ -134,6 +136,9 @@ class Vocabulary:
                 return f"'{alternative}' is not a concept in {VOCABULARY_PATH.name}"
             if not phrase_stems(alternative):
                 return f"'{alternative}' has no words to match"
+            if _DANGLING_COMPARISON.search(alternative):
+                # Symbols are dropped before matching, so "balance >=" would be the bare word "balance".
+                return f"'{alternative}' ends in a comparison that is not matched: write it in words"
         return ""
 
 

@@ -152,15 +152,22 @@ _DISMISSAL = re.compile(
 # database transaction" is not an atomic local record.
 _WRONG_CLAIMS = [
     # Exactly-once as a switch that solves delivery.
-    re.compile(r"\b(?:enable|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
+    re.compile(r"\b(?:enable|enabled|enabling|turn(?:ing)? on|switch(?:ing)? on|rely(?:ing)? on|just use)\b[^.;]{0,40}?"
                r"\bexactly[- ]once\b", re.I),
+    # "... which gives us exactly-once semantics, so consumers won't see duplicates".
+    re.compile(r"\b(?:gives?|giving|get|gets|provides?)\s+(?:us\s+|you\s+)?exactly[- ]once\b[^.;]{0,60}?"
+               r"(?:\bno\b|\bnever\b|n['’]t\b)[^.;]{0,20}?\bduplicat", re.I),
     re.compile(r"\bexactly[- ]once\s+(?:delivery|semantics|processing|mode)?\s*(?:guarantees?|ensures?|solves?|gives us|"
                r"means (?:no|we never|there are no))\b", re.I),
     # A database transaction around a call to another system.
     re.compile(r"\b(?:wrap|wrapping|put|putting|do|doing|include|including)\b[^.;]{0,50}?"
                r"\b(?:psp|provider|payment call|api call|http|kafka|publish\w*|email\w*|external \w+|broker)\b[^.;]{0,50}?"
                r"\b(?:in|inside|within|into|under)\s+(?:a|one|the same|the|a single)\s+(?:single\s+|same\s+|local\s+|"
-               r"database\s+|db\s+|sql\s+|acid\s+)*transaction", re.I),
+               r"database\s+|db\s+|sql\s+|acid\s+|distributed\s+|global\s+|xa\s+|2pc\s+)*transaction", re.I),
+    # Publishing from inside an open database transaction and committing only if the publish worked: still two
+    # commits ("start the DB transaction, publish to Kafka, and commit only if the publish succeeded").
+    re.compile(r"\btransaction\b[^.;]{0,40}?\b(?:publish\w*|send\w*|emit\w*)\b[^.;]{0,60}?\bcommit\w*(?: it)?\s+"
+               r"only\s+(?:if|when|after|once)\b[^.;]{0,30}?\b(?:publish\w*|send\w*|it|kafka)\b", re.I),
 ]
 # "...exactly-once, but only within Kafka": the claim is limited, so it is not the myth.
 _LIMITED = re.compile(r"^[^.;]{0,40}?\b(?:only|within|inside|limited|scope|stops? at|not|n['’]t)\b", re.I)

@@ -13,7 +13,7 @@
 
 `python scripts/bench.py pages` measures only (7), `python scripts/bench.py classroom` only (8: about 3 minutes,
 under a private Redis of its own unless REDIS_URL is set; after `make setup`),
-`python scripts/bench.py interview` only (5, the tuning set, the spent held-out set and its halves, and the held-out
+`python scripts/bench.py interview` only (5, the tuning set, the spent held-out sets and their halves, and the held-out
 set when it is there); each
 replaces its own section of docs/benchmarks.md.
 """

@@ -202,6 +202,8 @@ def test_a_reasoned_answer_with_one_short_list_is_not_salad():
     "Turn on Kafka's exactly-once semantics and consumers are idempotent, so duplicates never reach billing.",
     "We just enable exactly-once delivery in Kafka, which dedups everything for us.",
     "Exactly-once delivery guarantees it, so the consumer is idempotent for free.",
+    "With Kafka transactions enabled every event is processed exactly once, so the consumer is idempotent.",
+    "The idempotent producer gives us exactly-once semantics, so the idempotent consumer never sees duplicates.",
 ])
 def test_a_wrong_claim_earns_nothing_in_its_sentence(text):
     item = next(i for i in score_answer(text, CONSUMERS).items if i.id == "idempotent-consumer")
@@ -218,9 +220,19 @@ def test_correcting_a_wrong_claim_is_not_making_it(text):
     assert statuses(text, CONSUMERS)["idempotent-consumer"] == MET
 
 
-def test_a_transaction_around_a_call_to_another_system_is_a_wrong_claim():
-    text = "We wrap the Kafka publish and the order insert in a single database transaction, so there is no dual write."
+@pytest.mark.parametrize("text", [
+    "We wrap the Kafka publish and the order insert in a single database transaction, so there is no dual write.",
+    "We put the Kafka publish and the order insert in a distributed transaction, so there is no dual write.",
+    "Open the database transaction, publish the event, and commit only if the publish worked, so there is no dual write.",
+])
+def test_a_transaction_around_a_call_to_another_system_is_a_wrong_claim(text):
     assert statuses(text)["two-commit-points"] == MISSED
+
+
+def test_explaining_why_publishing_inside_the_transaction_fails_is_not_the_claim():
+    text = ("Publishing inside the transaction and committing only if the publish worked does not help: the broker and "
+            "the database are two separate commits, so a crash between them loses the event.")
+    assert statuses(text)["two-commit-points"] == MET
 
 
 def test_a_salad_answer_scores_below_a_partial_one():
@@ -389,3 +401,80 @@ def test_a_tilde_element_names_the_harm_a_mechanism_prevents_even_when_negated()
     assert score_answer(text, plain).items[0].status == MISSED
     # The other elements still obey negation.
     assert score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].status == MISSED
+
+
+# --- the real rubrics: the mechanism earns an item, a mention of its term does not ----------------
+# Blind labellers credit an item when the answer shows what its description asks for, not when it names the
+# term: each case is (script, item, a sentence that only names it, a sentence that shows the mechanism).
+
+from interview.script_files import SCRIPTS_DIR, parse_script_dir  # noqa: E402
+
+REAL_SCRIPTS = {script.slug: script for script in parse_script_dir(SCRIPTS_DIR)}
+
+
+def real_item_status(slug: str, item_id: str, text: str) -> str:
+    prompt = next(p for p in REAL_SCRIPTS[slug].prompts if any(i.id == item_id for i in p.rubric))
+    return next(i.status for i in score_answer(text, prompt.rubric_dicts).items if i.id == item_id)
+
+
+MENTION_VS_MECHANISM = [
+    ("find-the-bottleneck", "utilisation-saturation",
+     "My first step would be looking at the CPU and the memory of every pod and of the database server.",
+     "I'd look at how saturated each stage is: the DB connection pool sitting at 95% busy and the CPU pegged on the consumers."),
+    ("consistency-per-operation", "pacelc-statement",
+     "PACELC is a refinement of the CAP theorem that people like to quote.",
+     "PACELC says that when the network partitions we choose between availability and consistency, and when it is healthy we still trade latency against consistency."),
+    ("retries-and-thundering-herd", "dlq-after-n",
+     "Anything that fails ends up in a dead letter queue for the team.",
+     "After five failed attempts the message moves to a dead letter queue instead of being retried forever."),
+    ("choose-a-message-broker", "dlq-delivery-limit",
+     "Poison messages are just jobs that fail, so the workers will handle them like any other.",
+     "We set a delivery limit of five on the quorum queue, so a job that keeps failing is dead-lettered instead of redelivered forever."),
+    ("choose-a-message-broker", "monitor-it",
+     "We should put money into monitoring and alerting for all three systems.",
+     "I'd alert on consumer lag measured in seconds and on the age of the oldest message in each queue."),
+    ("payments-ledger-reconciliation", "cadence-by-cost",
+     "We would run the reconciliation job once a day as a nightly batch.",
+     "The cadence follows the cost of drift: charged-but-unpaid customers feel it within minutes, so hourly for them, and daily for the bank."),
+    ("payments-ledger-reconciliation", "bugs-and-manual-fixes",
+     "Drift mostly comes from bugs in the code or data getting out of sync.",
+     "Our own bugs cause some of it: a rounding bug in the currency conversion handler, and manual SQL fixes someone ran on the ledger."),
+    ("high-availability-order-platform", "async-conflicts",
+     "Any conflicts between the regions can simply be settled with last-write-wins timestamps.",
+     "With last-write-wins, one of two concurrent updates to the same order is silently dropped."),
+    ("exactly-once-payments", "backoff-jitter",
+     "The client retries with exponential backoff on network errors, three to five times.",
+     "The client retries with exponential backoff capped at 30 seconds and full jitter, so thousands of phones don't retry in lockstep."),
+    ("order-placement-without-dual-writes", "version-guard",
+     "Adding a version number to the events would help with ordering.",
+     "Each event carries the order's version number and the consumer ignores any event older than the version it has stored."),
+]
+
+
+@pytest.mark.parametrize("slug,item_id,mention,mechanism", MENTION_VS_MECHANISM,
+                         ids=[f"{case[0]}-{case[1]}" for case in MENTION_VS_MECHANISM])
+def test_a_real_rubric_item_is_earned_by_its_mechanism_not_by_naming_it(slug, item_id, mention, mechanism):
+    assert real_item_status(slug, item_id, mention) != MET
+    assert real_item_status(slug, item_id, mechanism) == MET
+
+
+PLAIN_WORDS = [
+    ("order-placement-without-dual-writes", "version-guard",
+     "Every event gets a step number for its order, and the consumer skips any message whose number is at or below "
+     "the last one it applied."),
+    ("retries-and-thundering-herd", "retry-budget",
+     "Each caller gets a small allowance of retries, about one for every ten normal requests."),
+    ("retries-and-thundering-herd", "dlq-after-n",
+     "Once a message has used up its tries we move it out of the normal line into a separate failed pile."),
+    ("order-placement-without-dual-writes", "ack-after-commit",
+     "Record the message id and do the work in one transaction, finish the transaction, and only then tell Kafka "
+     "it's done."),
+    ("consistency-per-operation", "pacelc-statement",
+     "When the regions can't talk to each other, do we keep answering or refuse until they agree? And on a normal "
+     "day, do we answer quickly from a nearby copy or wait until it is up to date?"),
+]
+
+
+@pytest.mark.parametrize("slug,item_id,text", PLAIN_WORDS, ids=[f"{case[0]}-{case[1]}" for case in PLAIN_WORDS])
+def test_a_real_rubric_item_is_earned_in_plain_words(slug, item_id, text):
+    assert real_item_status(slug, item_id, text) == MET

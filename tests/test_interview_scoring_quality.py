@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_DIR, evaluate, has_answers, prompt_half,
-                                      report_markdown)
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_DIR, evaluate, has_answers,
+                                      prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
     pytest.skip("tests/interview_answers/ has no labelled answers yet, so the scorer cannot be ranked",
@@ -57,7 +57,7 @@ def test_the_benchmark_report_states_the_figures():
 
 
 def test_an_empty_answer_directory_is_reported_not_crashed(tmp_path):
-    assert any("no labelled answers" in line for line in report_markdown(tmp_path, SCRIPTS_DIR, tmp_path, tmp_path))
+    assert any("no labelled answers" in line for line in report_markdown(tmp_path, SCRIPTS_DIR, tmp_path, [tmp_path]))
 
 
 def test_an_answer_naming_an_unknown_item_is_a_readable_error(tmp_path):
@@ -112,11 +112,11 @@ def test_a_held_out_directory_is_measured_with_styles_and_plain_words_recall(tmp
 
 def test_the_report_has_a_held_out_section_only_when_there_are_held_out_answers(tmp_path):
     tuning = write_answers(tmp_path / "tuning", {**HELD_OUT, "answers": HELD_OUT["answers"][:1] + HELD_OUT["answers"][2:]})
-    absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir", tmp_path / "no-such-dir")
+    absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir", [tmp_path / "no-such-dir"])
     (tmp_path / "empty").mkdir()
-    empty = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "empty", tmp_path / "empty")
+    empty = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "empty", [tmp_path / "empty"])
     present = report_markdown(tuning, FIXTURE_SCRIPTS, write_answers(tmp_path / "heldout", HELD_OUT),
-                              tmp_path / "no-such-dir")
+                              [tmp_path / "no-such-dir"])
     assert not any("Held-out" in line or "held-out (" in line for line in absent + empty)
     assert any(line.startswith("No held-out answers in `empty/`") for line in empty)
     assert any(line.startswith("| held-out (`heldout/`) | 5 |") for line in present)
@@ -137,7 +137,7 @@ def test_a_broken_held_out_file_is_reported_in_the_report_not_crashed(tmp_path):
     broken = tmp_path / "heldout"
     broken.mkdir()
     (broken / "checkout-outbox-drill.yaml").write_text("script: checkout-outbox-drill\nanswers: [{prompt: 9, label: strong, text: x}]\n")
-    lines = report_markdown(write_answers(tmp_path / "tuning", HELD_OUT), FIXTURE_SCRIPTS, broken, tmp_path / "none")
+    lines = report_markdown(write_answers(tmp_path / "tuning", HELD_OUT), FIXTURE_SCRIPTS, broken, [tmp_path / "none"])
     assert any(line.startswith("Held-out set not measured: checkout-outbox-drill.yaml") for line in lines)
 
 
@@ -163,14 +163,36 @@ def test_the_management_command_reports_both_sets(tmp_path):
 
 def test_the_report_shows_the_spent_set_and_its_two_halves_by_style(tmp_path):
     tuning = write_answers(tmp_path / "tuning", HELD_OUT)
-    lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", write_answers(tmp_path / "spent", HELD_OUT))
+    lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", [write_answers(tmp_path / "spent", HELD_OUT)])
     assert any(line.startswith("| spent held-out, now tuning (`spent/`) | 5 |") for line in lines)
     assert any(line.startswith("| … its prompts' half A (tuned on) |") for line in lines)
     assert any(line.startswith("| … its prompts' half B (checked on) |") for line in lines)
-    assert any(line.startswith("### Spent held-out set: 5 answers") for line in lines)
+    assert any(line.startswith("### Spent held-out set `spent/`: 5 answers") for line in lines)
     # By style: the tuning set, the spent set and the one half that holds the prompt.
     assert sum(line.startswith("| plain-words |") for line in lines) == 3
     assert any(line == "Half A of its prompts, by style:" for line in lines)
+
+
+def test_two_spent_sets_are_reported_each_and_their_halves_together(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tuning = write_answers(tmp_path / "tuning", HELD_OUT)
+    first, second = write_answers(tmp_path / "spent", HELD_OUT), write_answers(tmp_path / "spent_2", HELD_OUT)
+    lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", [first, second])
+    assert any(line.startswith("| spent held-out, now tuning (`spent/`) | 5 |") for line in lines)
+    assert any(line.startswith("| spent held-out, now tuning (`spent_2/`) | 5 |") for line in lines)
+    assert any(line.startswith("### Spent held-out set `spent_2/`: 5 answers") for line in lines)
+    together = [line for line in lines if line.startswith("| both spent sets, half ")]
+    assert len(together) == 2 and sum(int(line.split("|")[2]) for line in together) == 10
+    out = StringIO()
+    call_command("score_quality", "--answers-dir", str(tuning), "--heldout-dir", str(tmp_path / "none"),
+                 "--spent-dir", str(first), "--spent-dir", str(second), "--scripts-dir", str(FIXTURE_SCRIPTS),
+                 "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert {"spent", "spent_2", "spent_2_half_A", "spent_both_half_A", "spent_both_half_B"} <= set(data)
+    assert data["spent_both_half_A"]["answers"] + data["spent_both_half_B"]["answers"] == 10
 
 
 def test_the_prompts_fall_into_two_halves_of_about_the_same_size():
@@ -185,9 +207,9 @@ def test_the_prompts_fall_into_two_halves_of_about_the_same_size():
 HELDOUT = evaluate(HELDOUT_DIR, SCRIPTS_DIR) if has_answers(HELDOUT_DIR) else None
 needs_heldout = pytest.mark.skipif(
     HELDOUT is None,
-    reason="tests/interview_answers_heldout/ holds no answers: the first blind set was spent on tuning on 2026-12-02 "
-           "(now tests/interview_answers/spent_heldout/) and a new blind set is being written; the lead re-enables "
-           "these when it lands")
+    reason="tests/interview_answers_heldout/ holds no answers: the first two blind sets were spent on tuning on "
+           "2026-12-02 (now tests/interview_answers/spent_heldout/ and spent_heldout_2/) and a third is being "
+           "written; the lead re-enables these when it lands")
 # The first blind set measured 0.75 precision, 0.80 recall, 0.64 plain-words recall: the goals were not met.
 # Strict xfails: each turns red the day it passes, so the marker goes and the goal is kept. When the new set
 # lands, the lead decides whether they stay (its first measurement is the honest one).
@@ -225,16 +247,19 @@ def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
                                      for found in styles.values())
 
 
-# --- the spent held-out set: written blind, tuned on since 2026-12-02 ---------------------------
+# --- the spent held-out sets: written blind, tuned on since 2026-12-02 --------------------------
 
 SPENT = evaluate(SPENT_DIR, SCRIPTS_DIR) if has_answers(SPENT_DIR) else None
+SPENT_2 = evaluate(SPENT_2_DIR, SCRIPTS_DIR) if has_answers(SPENT_2_DIR) else None
 needs_spent = pytest.mark.skipif(SPENT is None, reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@needs_spent
-def test_the_spent_set_is_labelled_in_all_five_styles_for_every_prompt():
+@pytest.mark.parametrize("spent", [SPENT, SPENT_2], ids=["spent_heldout", "spent_heldout_2"])
+def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent):
+    if spent is None:
+        pytest.skip("that spent set is not there")
     styles = {}
-    for row in SPENT["rows"]:
+    for row in spent["rows"]:
         answer = row["answer"]
         styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
     assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
@@ -250,3 +275,16 @@ def test_the_spent_set_keeps_what_tuning_on_it_gained():
     assert SPENT["plain_words_recall"] >= 0.67
     assert sum(salad["ok"] for salad in SPENT["salad"]) >= 43
     assert SPENT["styles"]["keyword-salad"]["fp"] <= 12 and SPENT["styles"]["weak"]["fp"] <= 32
+
+
+needs_spent_2 = pytest.mark.skipif(SPENT_2 is None, reason="tests/interview_answers/spent_heldout_2/ is not there")
+
+
+@needs_spent_2
+def test_the_second_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after tuning on it (precision 0.88, recall 0.83, plain-words recall 0.69,
+    # 11 weak and 35 partial items wrongly credited; measured once before, blind: 0.82, 0.82, 0.65, 25 and 44).
+    # Tuning data now: only the third blind set can show issue 12's goals met.
+    assert SPENT_2["precision"] >= 0.86 and SPENT_2["recall"] >= 0.82, (SPENT_2["precision"], SPENT_2["recall"])
+    assert SPENT_2["plain_words_recall"] >= 0.67
+    assert SPENT_2["styles"]["weak"]["fp"] <= 15 and SPENT_2["styles"]["partial"]["fp"] <= 38

@@ -202,6 +202,14 @@ def test_ideas_name_concepts_of_the_shared_vocabulary_and_a_typo_is_reported(tmp
                        "'same-transactoin' is not a concept in vocabulary.yaml")
 
 
+@pytest.mark.parametrize("phrase", ["balance >=", "id > ", "= 0"])
+def test_an_idea_phrase_that_lost_one_side_of_its_comparison_is_reported(tmp_path, phrase):
+    # Words are matched as stems and symbols dropped: "balance >=" would credit any sentence naming a balance.
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["ideas"] = [[f"{phrase}|outbox", "relay"]]
+    assert error_for(tmp_path, data).endswith("ends in a comparison that is not matched: write it in words")
+
+
 def test_an_item_may_have_ideas_instead_of_patterns(tmp_path):
     data = fixture_data()
     del data["prompts"][0]["rubric"][2]["match"]

@@ -4,31 +4,38 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from interview.script_files import SCRIPTS_DIR
-from interview.scoring_quality import (ANSWERS_DIR, HALVES, HELDOUT_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HALVES, HELDOUT_DIR, SPENT_DIRS, evaluate, has_answers,
                                       report_markdown)
 
 
 class Command(BaseCommand):
-    help = ("How well the rubric scorer agrees with labelled answers: the tuning set, the spent held-out set "
-            "(tuned on since 2026-12-02) and its two halves, and, when it exists, the held-out set written blind. "
+    help = ("How well the rubric scorer agrees with labelled answers: the tuning set, the spent held-out sets "
+            "(tuned on since 2026-12-02) and their halves, and, when it exists, the held-out set written blind. "
             "Needs no database.")
 
     def add_arguments(self, parser):
         parser.add_argument("--answers-dir", type=Path, default=ANSWERS_DIR, help="the tuning set")
         parser.add_argument("--heldout-dir", type=Path, default=HELDOUT_DIR, help="the held-out set (skipped if absent)")
-        parser.add_argument("--spent-dir", type=Path, default=SPENT_DIR,
-                            help="the spent held-out set, now tuning data (skipped if absent)")
+        parser.add_argument("--spent-dir", type=Path, action="append", dest="spent_dirs",
+                            help="a spent held-out set, now tuning data (skipped if absent); repeat for several "
+                                 "(default: both spent sets)")
         parser.add_argument("--scripts-dir", type=Path, default=SCRIPTS_DIR)
         parser.add_argument("--json", action="store_true", dest="as_json", help="the figures as JSON")
 
-    def handle(self, *args, answers_dir, heldout_dir, spent_dir, scripts_dir, as_json, **options):
+    def handle(self, *args, answers_dir, heldout_dir, spent_dirs, scripts_dir, as_json, **options):
+        spent_dirs = spent_dirs or list(SPENT_DIRS)
         if not as_json:
-            self.stdout.write("\n".join(report_markdown(answers_dir, scripts_dir, heldout_dir, spent_dir)))
+            self.stdout.write("\n".join(report_markdown(answers_dir, scripts_dir, heldout_dir, spent_dirs)))
             return
         sets = {"tuning": (answers_dir, None)}
-        if has_answers(spent_dir):
-            sets["spent"] = (spent_dir, None)
-            sets.update({f"spent_half_{half}": (spent_dir, half) for half in HALVES})
+        # "spent", "spent_half_A", ... for the first spent set; "spent_2", "spent_2_half_A", ... for the second.
+        present = [directory for directory in spent_dirs if has_answers(directory)]
+        for number, directory in enumerate(present, 1):
+            name = "spent" if number == 1 else f"spent_{number}"
+            sets[name] = (directory, None)
+            sets.update({f"{name}_half_{half}": (directory, half) for half in HALVES})
+        if len(present) > 1:
+            sets.update({f"spent_both_half_{half}": (present, half) for half in HALVES})
         if has_answers(heldout_dir):
             sets["heldout"] = (heldout_dir, None)
         out = {}
