@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, find, given, settings as hsettings
 from hypothesis import strategies as st
 
@@ -179,6 +180,7 @@ def test_the_correct_rule_never_breaks_a_property_on_a_random_network(case):
     assert summary["committed_overwritten"] == 0
 
 
+@pytest.mark.slow  # hypothesis.find, which runs as a plain test
 def test_hypothesis_finds_a_schedule_where_the_naive_rule_erases_a_committed_entry():
     def broken(case):
         return run_adversarial(case, NAIVE)["committed_overwritten"] > 0
