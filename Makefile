@@ -20,10 +20,9 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.x")'
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when requirements.txt changes. Python compiles each module the first time it is imported;
-# pip's compiling all of them up front took 40 of a fresh install's 70 s, mostly for modules nothing imports.
+# Reinstall only when requirements.txt changes.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
 var:
