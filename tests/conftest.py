@@ -223,3 +223,17 @@ def _settings_follow_the_process_environment():
 
 def pytest_report_header(config):
     return [f"redis: {settings.REDIS_URL}", f"database: {settings.DATABASES['default']['ENGINE']}"]
+
+
+def _takes_long(item) -> bool:
+    """Waits on a browser, a worker or a server, searches with hypothesis, or is marked slow."""
+    return (any(item.get_closest_marker(name) for name in ("browser", "integration", "slow"))
+            or getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Long tests first, so that under `-n` (make test's --maxschedchunk 1 hands each process its next test as
+    it finishes one) the other processes fill in around them and none is left running one alone at the end.
+    The order within each part is pytest-django's (transactional tests last)."""
+    items.sort(key=lambda item: not _takes_long(item))

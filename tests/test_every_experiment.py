@@ -26,6 +26,7 @@ def cli_json_twice(slug: str, seed: int = 11) -> list[str]:
     return outputs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slug", SLUGS)
 def test_the_cli_prints_byte_identical_json_for_the_same_seed(slug):
     first, second = cli_json_twice(slug)

@@ -49,6 +49,7 @@ def test_rubric_items_are_found_with_useful_precision_and_recall():
     assert REPORT["precision"] >= 0.85 and REPORT["recall"] >= 0.8, (REPORT["precision"], REPORT["recall"])
 
 
+@pytest.mark.slow  # scores every answer again, once per rule switched off
 def test_the_benchmark_report_states_the_figures():
     lines = report_markdown()
     assert lines[0] == "## Mock-interview scorer against the labelled answers"
