@@ -27,6 +27,8 @@ from typing import Iterable
 import snowballstemmer
 import yaml
 
+from config.yaml_files import load_yaml
+
 VOCABULARY_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
 PHRASE_GAP = 2
 NEG = "NEG"
@@ -144,7 +146,7 @@ class Vocabulary:
 
 def parse_vocabulary(path: Path = VOCABULARY_PATH) -> Vocabulary:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise VocabularyError(f"{path.name}: cannot be read: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("concepts"), dict):

@@ -34,6 +34,8 @@ from typing import Sequence
 
 import yaml
 
+from config.yaml_files import load_yaml
+
 from .script_files import SCRIPTS_DIR, parse_script_dir
 from .scoring import score_answer
 
@@ -100,7 +102,7 @@ class LabelledAnswer:
 
 def parse_answer_file(path: Path) -> list[LabelledAnswer]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise AnswerFileError(path, f"not valid YAML: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("script"), str) or not isinstance(raw.get("answers"), list):

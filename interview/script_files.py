@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from config.yaml_files import load_yaml
 from lessons.data_files import DataFileError
 
 from .concepts import vocabulary
@@ -81,7 +82,7 @@ class ScriptFile:
 def parse_script_file(path: Path, *, lesson_slugs: set[str] | None = None) -> ScriptFile:
     """Parse and validate one script; with `lesson_slugs`, every topic must be one of them."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ScriptFileError(path, f"not valid YAML: {exc}") from None
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
+from config.yaml_files import load_yaml
+
 from .data_files import DataFileError
 from .diagrams import DiagramError
 from .models import Lesson, Question
@@ -44,7 +46,7 @@ def parse_lesson_file(path: Path) -> LessonFile:
     except ValueError:
         raise LessonFileError(path, "front matter is never closed by a '---' line") from None
     try:
-        meta = yaml.safe_load(raw_meta) or {}
+        meta = load_yaml(raw_meta) or {}
     except yaml.YAMLError as exc:
         raise LessonFileError(path, f"front matter is not valid YAML: {exc}") from None
     if not isinstance(meta, dict):

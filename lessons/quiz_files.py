@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from config.yaml_files import load_yaml
+
 from .data_files import DataFileError
 
 QUIZ_DIR = Path(__file__).resolve().parent / "quizzes"
@@ -42,7 +44,7 @@ class QuizFile:
 
 def parse_quiz_file(path: Path) -> QuizFile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise QuizFileError(path, f"not valid YAML: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("lesson"), str):
