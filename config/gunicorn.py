@@ -22,6 +22,15 @@ keepalive = 5
 control_socket_disable = True
 
 
+def post_worker_init(worker):
+    """The loaded app (Django, templates, URL patterns) never becomes garbage: out of the collector's sight, a
+    whole-heap collection no longer walks it in the middle of somebody's request."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def child_exit(server, worker):
     """A dead worker's live gauges must leave /metrics (prometheus_client multi-process mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
+import time
 import uuid
 from functools import wraps
 from importlib import import_module
@@ -32,7 +34,8 @@ from typing import Callable, Hashable
 from django.conf import settings
 from django.contrib.auth.context_processors import PermWrapper
 from django.contrib.auth.models import AnonymousUser
-from django.core.signals import setting_changed
+from django.core.signals import request_finished, request_started, setting_changed
+from django.db.models.signals import post_delete, post_save
 from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -55,6 +58,7 @@ def _forget_pages(**kwargs) -> None:
     """A page can show settings (a configured broker, a limit): changed settings (tests do it) start afresh."""
     _pages.clear()
     _by_version.clear()
+    _by_visitor.clear()
 
 
 def is_shared_render(request) -> bool:
@@ -278,8 +282,60 @@ def per_content_version(key: Hashable, compute: Callable[[], object]):
     return value
 
 
+# The content version asked for once per request (a page's key, its lessons, its quiz all ask): kept on the
+# thread from request_started to request_finished only, and forgotten when a lesson or question is saved meanwhile.
+_this_request = threading.local()
+
+
+@receiver(request_started)
+def _request_starts(**kwargs) -> None:
+    _this_request.lessons_version = None
+    _this_request.active = True
+
+
+@receiver(request_finished)
+def _request_ends(**kwargs) -> None:
+    _this_request.lessons_version = None
+    _this_request.active = False
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def _content_saved(sender, **kwargs) -> None:
+    if sender._meta.label in ("lessons.Lesson", "lessons.Question"):
+        _this_request.lessons_version = None
+
+
 def lessons_version() -> tuple:
+    if getattr(_this_request, "active", False) and _this_request.lessons_version is not None:
+        return _this_request.lessons_version
     from lessons.models import Lesson, Question
 
     # Retiring questions is an UPDATE that leaves updated_at alone: their active count says it.
-    return table_version(Lesson, Question, active=(Question,))
+    version = table_version(Lesson, Question, active=(Question,))
+    if getattr(_this_request, "active", False):
+        _this_request.lessons_version = version
+    return version
+
+
+_by_visitor: dict[Hashable, tuple] = {}
+# Parts that say how long ago something was ("3 minutes ago") or what is due now are kept a minute at most.
+VISITOR_PART_SECONDS = 60
+
+
+def per_visitor(visitor: Hashable, key: Hashable, version: Hashable, compute: Callable[[], object]):
+    """What `compute()` gives for one visitor (their learner id, session, user: `visitor`), once per `version`.
+
+    The version is read from the visitor's own rows on every request (a count and the newest of what they wrote),
+    so any write of theirs, by whatever path, changes it at once; the content version and the minute are in it
+    too. Kept per process, under the visitor's own identity: never served to anyone else.
+    """
+    version = (version, lessons_version(), int(time.time() // VISITOR_PART_SECONDS))
+    seen = _by_visitor.get((visitor, key))
+    if seen is not None and seen[0] == version:
+        return seen[1]
+    value = compute()
+    if len(_by_visitor) >= 4 * MAX_PAGES:  # many visitors seen: start again
+        _by_visitor.clear()
+    _by_visitor[(visitor, key)] = (version, value)
+    return value

@@ -118,6 +118,14 @@ def latest_answers(learner: Learner, question_ids=None) -> dict[int, bool]:
         return {question_id: bool(correct) for question_id, correct in cursor.fetchall()}  # the latest wins
 
 
+def answers_version(learner: Learner) -> tuple:
+    """How many answers the learner has given, and their newest: moves with each answer (and cards move with
+    answers only), so a learner's progress rendered once is theirs until they answer again."""
+    with connection.cursor() as cursor:  # by hand, as latest_answers
+        cursor.execute(f'SELECT COUNT(*), MAX(id) FROM "{Attempt._meta.db_table}" WHERE learner_id = %s', [learner.id])
+        return tuple(cursor.fetchone())
+
+
 def _cards_by_lesson(learner: Learner) -> dict[int, list[Card]]:
     # A raw query: the model's own conversions (JSON, dates) without building the query each time.
     cards: dict[int, list[Card]] = {}

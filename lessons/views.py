@@ -18,14 +18,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.pagecache import (CSRF_SLOT, KEY_SLOT, csrf_token_for, lessons_version, nothing_personal, one_off_key_for,
-                              per_content_version, shared_page)
+                              per_content_version, per_visitor, shared_page)
 from playground.experiments import get_experiment
 
 from .export import questions_to_apkg, questions_to_csv
 from .grading import AnswerForm
 from .learners import SESSION_KEY, learner_adopt_anonymous, learner_for_request
 from .models import Lesson, Question
-from .review import answer_record, interview_days_left, mastery_by_topic, next_due, quiz_summary, review_queue
+from .review import answer_record, answers_version, interview_days_left, mastery_by_topic, next_due, quiz_summary, review_queue
 
 
 def _content_page_key(request, *args, **kwargs):
@@ -36,9 +36,11 @@ def _content_page_key(request, *args, **kwargs):
 def _catalogue_personal(request) -> dict[str, str]:
     """A learner's progress on each lesson they have started (the others say "Not started" to everyone)."""
     learner = learner_for_request(request, create=False)
-    rows = [row for row in mastery_by_topic(learner) if row.seen] if learner else []
-    return {f"progress_{row.lesson.id}": render_to_string("lessons/catalogue.html#progress", {"lesson": {
-        "progress": row, "question_count": row.questions}}) for row in rows}
+    if learner is None:
+        return {}
+    return per_visitor(("learner", learner.id), "catalogue", answers_version(learner), lambda: {
+        f"progress_{row.lesson.id}": render_to_string("lessons/catalogue.html#progress", {"lesson": {
+            "progress": row, "question_count": row.questions}}) for row in mastery_by_topic(learner) if row.seen})
 
 
 @require_GET
@@ -103,8 +105,15 @@ def _blank_question_html(request, question: Question) -> str:
 def _quiz_personal(request, slug: str) -> dict[str, str]:
     """A learner's score on this quiz; the questions themselves are the same for everyone."""
     learner = learner_for_request(request, create=False)
+    if learner is None:
+        return {}
+    return per_visitor(("learner", learner.id), ("quiz", slug), answers_version(learner),
+                       lambda: _quiz_summary_part(learner, slug))
+
+
+def _quiz_summary_part(learner, slug: str) -> dict[str, str]:
     lesson = per_content_version(("lesson", slug), lambda: Lesson.objects.defer("body_markdown", "body_html")
-                                 .filter(slug=slug).first()) if learner else None
+                                 .filter(slug=slug).first())
     if lesson is None:
         return {}
     summary = quiz_summary(learner, lesson)

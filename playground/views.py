@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis import RedisError
 
-from config.pagecache import lessons_version, one_off_key_for, run_final_state, shared_page
+from config.pagecache import lessons_version, one_off_key_for, per_visitor, run_final_state, shared_page
 from config.views import too_many
 from lessons.learners import learner_for_request
 from lessons.models import Lesson
@@ -80,6 +80,13 @@ def _recent_runs(request, experiment) -> tuple[list, dict | None]:
 
 def _experiment_personal(request, slug: str) -> dict[str, str]:
     """A learner's own runs of this experiment and how their guesses went; the form is everyone's."""
+    visitor, version = _visitor_runs_version(request)
+    if visitor is None:
+        return {}
+    return per_visitor(visitor, ("experiment", slug), version, lambda: _experiment_runs_part(request, slug))
+
+
+def _experiment_runs_part(request, slug: str) -> dict[str, str]:
     recent_runs, predictions = _recent_runs(request, get_experiment(slug))
     if not recent_runs:
         return {}
@@ -146,6 +153,14 @@ CANCELLED_RUN_PERSONAL_PARTS = ("status_word", "cancelled_note")  # only a cance
 
 def _run_personal(request, run_id) -> dict[str, str] | None:
     """Whether the run is this visitor's ("you predicted"), and their other runs to overlay it with."""
+    visitor, version = _visitor_runs_version(request)
+    if visitor is None and not request.user.is_authenticated:
+        return _run_personal_parts(request, run_id)  # nobody to keep it for (and no runs of theirs)
+    return per_visitor((visitor, request.user.id), ("run", str(run_id)), version,
+                       lambda: _run_personal_parts(request, run_id))
+
+
+def _run_personal_parts(request, run_id) -> dict[str, str] | None:
     rows = ExperimentRun.objects.raw(  # raw, as _runs_of_visitor's, and without the frames
         f'SELECT {", ".join(_RUN_LIST_COLUMNS)}, finished_at FROM "{ExperimentRun._meta.db_table}" WHERE id = %s',
         [ExperimentRun._meta.pk.get_db_prep_value(run_id, connection)])
@@ -237,13 +252,8 @@ _RUN_LIST_COLUMNS = ("id", "experiment_slug", "params", "seed", "status", "predi
                      "learner_id", "created_by_id", "owner_session")
 
 
-def _runs_of_visitor(request, experiment_slug: str, *, limit: int, status: str | None = None,
-                     exclude: ExperimentRun | None = None) -> list[ExperimentRun]:
-    """The runs of one experiment this visitor started, newest first: their learner's, and older ones of this session's.
-
-    A raw query: the model's own conversions, without building the query on every page a learner opens
-    (the ORM's building cost several times running it).
-    """
+def _visitor_owners(request) -> tuple[list[str], list]:
+    """The SQL that picks this visitor's runs: their learner's, and older ones of this session's."""
     learner = learner_for_request(request, create=False)
     owners, params = [], []
     if learner:
@@ -252,6 +262,35 @@ def _runs_of_visitor(request, experiment_slug: str, *, limit: int, status: str |
     if request.session.session_key:
         owners.append("(learner_id IS NULL AND owner_session = %s)")
         params.append(request.session.session_key)
+    return owners, params
+
+
+def _visitor_runs_version(request) -> tuple[tuple | None, tuple]:
+    """Who this visitor is (learner id, session key; None: nobody with runs) and a version of all their runs.
+
+    Per status: how many, the newest started, begun and ended. A run submitted, claimed, re-queued, finished
+    or cancelled (by whatever path: a worker, the reaper, an UPDATE) moves it; what a run list shows of a run
+    beyond its status (its guess, its summary) is written with one of those.
+    """
+    owners, params = _visitor_owners(request)
+    if not owners:
+        return None, ()
+    with connection.cursor() as cursor:  # by hand, as _runs_of_visitor
+        cursor.execute(f'SELECT status, COUNT(*), MAX(created_at), MAX(started_at), MAX(finished_at) '
+                       f'FROM "{ExperimentRun._meta.db_table}" WHERE {" OR ".join(owners)} GROUP BY status ORDER BY status',
+                       params)
+        version = tuple(map(tuple, cursor.fetchall()))
+    return (tuple(owners), tuple(params)), version
+
+
+def _runs_of_visitor(request, experiment_slug: str, *, limit: int, status: str | None = None,
+                     exclude: ExperimentRun | None = None) -> list[ExperimentRun]:
+    """The runs of one experiment this visitor started, newest first: their learner's, and older ones of this session's.
+
+    A raw query: the model's own conversions, without building the query on every page a learner opens
+    (the ORM's building cost several times running it).
+    """
+    owners, params = _visitor_owners(request)
     if not owners:
         return []
     sql = (f'SELECT {", ".join(_RUN_LIST_COLUMNS)} FROM "{ExperimentRun._meta.db_table}" '

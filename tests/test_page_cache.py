@@ -350,3 +350,44 @@ def test_a_signed_in_users_name_and_sign_out_form_are_theirs_alone(content, djan
         assert "alice-the-owner" not in Client().get(url).content.decode()
     token = re.search(r'action="/accounts/logout/"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert token and _unmask_cipher_token(token.group(1)) == signed_in.cookies["csrftoken"].value
+
+
+def test_a_learners_own_parts_kept_for_them_follow_each_write_of_theirs_at_once(content):
+    """Their progress, runs and guesses are kept rendered per learner (config.pagecache.per_visitor): any write
+    of theirs, by whatever path (a form, a worker's UPDATE), shows on the next page; nobody else ever gets it."""
+    from lessons.models import Learner
+    from lessons.learners import SESSION_KEY
+
+    carol_client, carol_run = learner_with_progress(right=False, prediction=3)
+    dave_client, _ = learner_with_progress(right=True, prediction=7)
+    urls = ["/", QUIZ, "/experiments/dual-write/", carol_run.get_absolute_url()]
+    for url in urls:  # everything rendered and kept, for each of them
+        carol_client.get(url), dave_client.get(url)
+        carol_client.get(url), dave_client.get(url)
+    daves_before = {url: own_marks(dave_client.get(url).content.decode()) for url in urls}
+
+    # An answer: the catalogue's count and the quiz's score move.
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True)[1]
+    choice = next(i for i, c in enumerate(question.data["choices"]) if c["correct"])
+    assert carol_client.post(f"/questions/{question.key}/answer", {"choice": str(choice), "source": "quiz"}).status_code == 302
+    assert own_marks(carol_client.get("/").content.decode())["answered"] == ["2"]
+    assert own_marks(carol_client.get(QUIZ).content.decode())["right"] == ["1"]
+
+    # A run of hers is queued (listed at once), then a worker ends it with an UPDATE (her guess on it shows).
+    carol = Learner.objects.get(id=carol_client.session[SESSION_KEY])
+    params, _ = get_experiment("dual-write").clean_params({"mode": "naive", "orders": 200})
+    queued = ExperimentRun.objects.create(experiment_slug="dual-write", params=params, seed=11, prediction=42,
+                                          learner=carol, status=ExperimentRun.Status.QUEUED)
+    assert queued.get_absolute_url() in carol_client.get("/experiments/dual-write/").content.decode()
+    assert "42" not in own_marks(carol_client.get("/experiments/dual-write/").content.decode())["guesses"]
+    ExperimentRun.objects.filter(id=queued.id).update(status=ExperimentRun.Status.RUNNING)
+    run_execute(ExperimentRun.objects.get(id=queued.id), frame_delay=0)
+    assert "42" in own_marks(carol_client.get("/experiments/dual-write/").content.decode())["guesses"]
+    # Her first run's page now offers the new one to overlay.
+    assert f"{queued.id}" in carol_client.get(carol_run.get_absolute_url()).content.decode()
+
+    # Dave's pages are as they were: none of Carol's writes reach him.
+    for url in urls:
+        html = dave_client.get(url).content.decode()
+        assert own_marks(html) == daves_before[url], url
+        assert str(queued.id) not in html, url
