@@ -51,7 +51,8 @@ SPENT_NOTES = {
                      "prompts and each change was checked on half B (`prompt_half`). Since then it has been the check "
                      "set for the rubric patterns and ideas tuned on `spent_heldout_2/` (a change to one item's "
                      "patterns only touches that item's prompt, so it is checked on the other set's answers to the "
-                     "same prompt, not on the other half of the prompts).",
+                     "same prompt, not on the other half of the prompts). It was the check set again for the third round (tuned "
+                     "on `spent_heldout_2/` and `spent_heldout_3/`).",
     "spent_heldout_2": "Written and labelled blind on 2026-12-02, measured once (precision 0.82, recall 0.82, "
                        "plain-words recall 0.65, strong > partial > weak on 35 of 48 prompts, salad < partial on 46 "
                        "of 48), then spent: the rubric items' patterns and ideas were tuned on all of it, and each "
