@@ -35,7 +35,14 @@ NEG = "NEG"
 _DROPPED = frozenset({"a", "an", "the"})
 _NEGATIONS = frozenset({"not", "never", "no", "cannot", "nothing", "neither", "nor", "none"})
 # Words, with their contractions kept together so "don't" can become "do" NEG.
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|%|(?<=[A-Za-z0-9])\+(?=[A-Za-z0-9])|(?<=[0-9 ])/s\b")
+# Symbols that carry meaning are read as the words they stand for, in answers and idea phrases alike, so
+# "15%" is "15 percent" (not any 15), "t+2" is "t plus 2" (not "t 2") and "120/s" is "120 per second".
+_SYMBOL_WORDS = {"%": ["percent"], "+": ["plus"], "/s": ["per", "second"]}
+# A phrase left with only numbers and single letters once its other symbols are dropped ("3^4" -> "3 4")
+# matches far more than it says. (A bare number written as one, such as "429", is meant and stays allowed.)
+_THIN = re.compile(r"^(?:[0-9]+|[a-z])$")
+_SYMBOL = re.compile(r"[^A-Za-z0-9\s'’-]")
 _CONCEPT_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # A phrase that starts or ends with <, > or = has lost the other side of its comparison.
 _DANGLING_COMPARISON = re.compile(r"^\s*[<>=!]|[<>=!]\s*$")
@@ -68,7 +75,9 @@ def tokens(text: str) -> list[Token]:
     out: list[Token] = []
     for m in _TOKEN.finditer(text):
         word = m.group(0).lower().replace("’", "'")
-        if word in _CONTRACTIONS:
+        if word in _SYMBOL_WORDS:
+            parts = _SYMBOL_WORDS[word]
+        elif word in _CONTRACTIONS:
             parts = _CONTRACTIONS[word]
         elif word.endswith("n't"):
             parts = [word[:-3], NEG]
@@ -141,6 +150,8 @@ class Vocabulary:
             if _DANGLING_COMPARISON.search(alternative):
                 # Symbols are dropped before matching, so "balance >=" would be the bare word "balance".
                 return f"'{alternative}' ends in a comparison that is not matched: write it in words"
+            if _SYMBOL.search(alternative) and all(_THIN.match(t) for t in phrase_stems(alternative)):
+                return f"'{alternative}' is only numbers or single letters once its symbols are dropped: add a word"
         return ""
 
 

@@ -472,7 +472,8 @@ def _is_reasoned_sentence(text: str) -> bool:
 def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True, salad: bool = True,
                  ideas: bool = True, bare: bool = True) -> Score:
     """Score `text` against a rubric: a list of items with id, weight, description,
-    match (regexes), ideas (lists of concepts, optional), exclude (regexes, optional) and follow_up.
+    match (regexes), ideas (lists of concepts, optional), exclude (regexes, optional), parts (how many distinct
+    patterns and ideas must be said, optional, 1 by default) and follow_up.
 
     `negation`, `salad`, `ideas` and `bare` switch those rules off, to measure what each is worth.
     """
@@ -541,7 +542,10 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
                 "follow_up": item.get("follow_up", ""), "discounted": lost}
         reasoned = [hit for hit in live if not any(i in salad_sentences for i in hit.sentences) and not is_bare(hit)
                     and not in_a_list(hit)]
-        if reasoned and not salad_answer:
+        # An item of several parts is met only when that many of its patterns and ideas are said with reasoning;
+        # one part of it alone is listed, like a bare mention.
+        enough = len({hit.via for hit in reasoned}) >= int(item.get("parts") or 1)
+        if reasoned and enough and not salad_answer:
             status, credit, hit = MET, 1.0, min(reasoned, key=_hit_order)
         elif live:
             status, credit, hit = LISTED, SALAD_CREDIT, min(live, key=_hit_order)

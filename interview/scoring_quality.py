@@ -1,7 +1,7 @@
 """How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
-written alongside the patterns; the two spent held-out sets in tests/interview_answers/spent_heldout/ and
-spent_heldout_2/, written blind but tuned against since 2026-12-02 (each reported on its own and in two halves
-of its prompts, and both sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
+written alongside the patterns; the three spent held-out sets in tests/interview_answers/spent_heldout/,
+spent_heldout_2/ and spent_heldout_3/, written blind but tuned against since 2026-12-02 (each reported on its own and in two halves
+of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
 a held-out set in tests/interview_answers_heldout/,
 written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
 the vocabulary. The held-out figures are the honest ones; the tuning figures are an upper bound.
@@ -44,7 +44,8 @@ HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answ
 # The blind sets spent on tuning on 2026-12-02: tuning data now, kept apart to be reported apart.
 SPENT_DIR = ANSWERS_DIR / "spent_heldout"
 SPENT_2_DIR = ANSWERS_DIR / "spent_heldout_2"
-SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR)
+SPENT_3_DIR = ANSWERS_DIR / "spent_heldout_3"
+SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -52,12 +53,17 @@ SPENT_NOTES = {
                      "prompts and each change was checked on half B (`prompt_half`). Since then it has been the check "
                      "set for the rubric patterns and ideas tuned on `spent_heldout_2/` (a change to one item's "
                      "patterns only touches that item's prompt, so it is checked on the other set's answers to the "
-                     "same prompt, not on the other half of the prompts).",
+                     "same prompt, not on the other half of the prompts). It was the check set again for the third round (tuned "
+                     "on `spent_heldout_2/` and `spent_heldout_3/`).",
     "spent_heldout_2": "Written and labelled blind on 2026-12-02, measured once (precision 0.82, recall 0.82, "
                        "plain-words recall 0.65, strong > partial > weak on 35 of 48 prompts, salad < partial on 46 "
                        "of 48), then spent: the rubric items' patterns and ideas were tuned on all of it, and each "
                        "change was adopted only if `spent_heldout/` did not get worse. Its halves were not used to "
                        "tune apart.",
+    "spent_heldout_3": "Written and labelled blind on 2026-12-02, measured once (precision 0.82, recall 0.79, "
+                       "plain-words recall 0.63, strong > partial > weak on 31 of 48 prompts, salad < partial on 47 "
+                       "of 48), then spent on 2026-12-02: the third tuning round tuned on it and `spent_heldout_2/`, "
+                       "with `spent_heldout/` as the check set (a change was adopted only if that did not get worse).",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")
@@ -354,8 +360,8 @@ def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS
                   _set_summary("… its prompts' half A (tuned on)", halves["A"]),
                   _set_summary("… its prompts' half B (checked on)", halves["B"])]
     if both:
-        lines += [_set_summary("both spent sets, half A of the prompts (tuned on)", both["A"]),
-                  _set_summary("both spent sets, half B of the prompts (checked on)", both["B"])]
+        lines += [_set_summary("all spent sets, half A of the prompts (tuned on)", both["A"]),
+                  _set_summary("all spent sets, half B of the prompts (checked on)", both["B"])]
     if heldout is not None:
         lines.append(_set_summary(f"held-out (`{Path(heldout_dir).name}/`)", heldout))
     else:

@@ -28,7 +28,7 @@ WEIGHTS = (1, 3)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SCRIPT_FIELDS = {"slug", "title", "level", "topics", "experiments", "scenario", "prompts"}
 PROMPT_FIELDS = {"text", "minutes", "rubric", "model_answer", "pitfalls"}
-ITEM_FIELDS = {"id", "weight", "description", "match", "ideas", "exclude", "follow_up"}
+ITEM_FIELDS = {"id", "weight", "description", "match", "ideas", "exclude", "follow_up", "parts"}
 IDEA_SIZE = (1, 5)
 
 
@@ -45,6 +45,9 @@ class RubricItem:
     exclude: list[str]
     follow_up: str
     ideas: list[list[str]] = field(default_factory=list)  # concept sets (interview/concepts.py)
+    # How many of its patterns and ideas an answer must say (distinct ones) to be credited: 2 or more for an
+    # item whose description is a mechanism of several parts, where one part alone is a partial answer.
+    parts: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -187,8 +190,11 @@ def _parse_item(prompt_fail, position: int, raw, seen_ids: dict[str, int], numbe
     ideas = _ideas(raw.get("ideas"), fail)
     match = _patterns(raw.get("match"), "match", fail, required=not ideas)
     exclude = _patterns(raw.get("exclude"), "exclude", fail, required=False)
+    parts = raw.get("parts", 1)
+    if not isinstance(parts, int) or isinstance(parts, bool) or not 1 <= parts <= max(1, len(match) + len(ideas)):
+        fail("field 'parts' must be a whole number from 1 to the number of its patterns and ideas")
     return RubricItem(id=raw["id"], weight=weight, description=raw["description"].strip(), match=match,
-                      exclude=exclude, follow_up=raw["follow_up"].strip(), ideas=ideas)
+                      exclude=exclude, follow_up=raw["follow_up"].strip(), ideas=ideas, parts=parts)
 
 
 def _ideas(value, fail) -> list[list[str]]:

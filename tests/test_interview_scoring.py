@@ -478,3 +478,49 @@ PLAIN_WORDS = [
 @pytest.mark.parametrize("slug,item_id,text", PLAIN_WORDS, ids=[f"{case[0]}-{case[1]}" for case in PLAIN_WORDS])
 def test_a_real_rubric_item_is_earned_in_plain_words(slug, item_id, text):
     assert real_item_status(slug, item_id, text) == MET
+
+
+# --- items of several parts, and symbols in idea phrases ----------------------------------------
+
+TIMEOUTS_AND_BREAKER = {
+    "id": "timeouts-breakers", "weight": 2, "description": "Timeouts from the latency percentiles and a breaker.",
+    "follow_up": "", "parts": 2,
+    "match": [r"circuit[- ]breakers?", r"\btimeouts?\b.{0,60}(p99|percentile)"],
+}
+
+
+def test_an_item_of_several_parts_is_only_listed_for_one_part_of_it():
+    text = "I'd put circuit breakers around the downstream calls so we stop hammering it when it slows down."
+    assert statuses(text, [TIMEOUTS_AND_BREAKER]) == {"timeouts-breakers": LISTED}
+
+
+def test_an_item_of_several_parts_is_met_when_enough_of_them_are_said():
+    text = ("I'd set timeouts from the dependency's p99 latency so a slow call fails fast. "
+            "Around the calls I'd put a circuit breaker that opens after repeated failures and serves a fallback.")
+    assert statuses(text, [TIMEOUTS_AND_BREAKER]) == {"timeouts-breakers": MET}
+
+
+def test_an_item_of_one_part_keeps_crediting_one_part():
+    text = "I'd put circuit breakers around the downstream calls so we stop hammering it when it slows down."
+    assert statuses(text, [{**TIMEOUTS_AND_BREAKER, "parts": 1}]) == {"timeouts-breakers": MET}
+
+
+def _idea_item(phrase: str) -> dict:
+    return {"id": "figure", "weight": 1, "description": "", "follow_up": "", "match": [],
+            "ideas": [[phrase, "cpu|settle|throughput"]]}
+
+
+@pytest.mark.parametrize("phrase, said, not_said", [
+    ("15%", "The pods sit at 15% cpu because they wait on the provider.",
+     "We run 15 pods and the cpu is busy because of the parsing."),
+    ("15%", "The pods sit at 15 percent cpu because they wait on the provider.",
+     "We run 15 pods and the cpu is busy because of the parsing."),
+    ("t+2", "Payouts settle at t+2, so yesterday's charges are still in flight.",
+     "Table t has 2 rows that settle nothing at all for the accounts."),
+    ("120/s", "At peak we need about 120/s of throughput through the consumers.",
+     "We need 120 workers and the throughput is what the provider's s allows."),
+])
+def test_symbols_in_an_idea_phrase_are_read_as_words_not_dropped(phrase, said, not_said):
+    # "15%" is not any 15, "t+2" is not "t" and "2", "/s" is not any lone s.
+    assert statuses(said, [_idea_item(phrase)]) == {"figure": MET}
+    assert statuses(not_said, [_idea_item(phrase)]) == {"figure": MISSED}

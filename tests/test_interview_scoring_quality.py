@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_DIR, evaluate, has_answers,
                                       prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -185,7 +185,7 @@ def test_two_spent_sets_are_reported_each_and_their_halves_together(tmp_path):
     assert any(line.startswith("| spent held-out, now tuning (`spent/`) | 5 |") for line in lines)
     assert any(line.startswith("| spent held-out, now tuning (`spent_2/`) | 5 |") for line in lines)
     assert any(line.startswith("### Spent held-out set `spent_2/`: 5 answers") for line in lines)
-    together = [line for line in lines if line.startswith("| both spent sets, half ")]
+    together = [line for line in lines if line.startswith("| all spent sets, half ")]
     assert len(together) == 2 and sum(int(line.split("|")[2]) for line in together) == 10
     out = StringIO()
     call_command("score_quality", "--answers-dir", str(tuning), "--heldout-dir", str(tmp_path / "none"),
@@ -208,8 +208,8 @@ def test_the_prompts_fall_into_two_halves_of_about_the_same_size():
 HELDOUT = evaluate(HELDOUT_DIR, SCRIPTS_DIR) if has_answers(HELDOUT_DIR) else None
 needs_heldout = pytest.mark.skipif(
     HELDOUT is None,
-    reason="tests/interview_answers_heldout/ holds no answers: the first two blind sets were spent on tuning on "
-           "2026-12-02 (now tests/interview_answers/spent_heldout/ and spent_heldout_2/) and a third is being "
+    reason="tests/interview_answers_heldout/ holds no answers: the three blind sets were spent on tuning on "
+           "2026-12-02 (now tests/interview_answers/spent_heldout/, spent_heldout_2/, spent_heldout_3/) and a fourth is being "
            "written; the lead re-enables these when it lands")
 # The first blind set measured 0.75 precision, 0.80 recall, 0.64 plain-words recall: the goals were not met.
 # Strict xfails: each turns red the day it passes, so the marker goes and the goal is kept. When the new set
@@ -252,10 +252,11 @@ def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
 
 SPENT = evaluate(SPENT_DIR, SCRIPTS_DIR) if has_answers(SPENT_DIR) else None
 SPENT_2 = evaluate(SPENT_2_DIR, SCRIPTS_DIR) if has_answers(SPENT_2_DIR) else None
+SPENT_3 = evaluate(SPENT_3_DIR, SCRIPTS_DIR) if has_answers(SPENT_3_DIR) else None
 needs_spent = pytest.mark.skipif(SPENT is None, reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@pytest.mark.parametrize("spent", [SPENT, SPENT_2], ids=["spent_heldout", "spent_heldout_2"])
+@pytest.mark.parametrize("spent", [SPENT, SPENT_2, SPENT_3], ids=["spent_heldout", "spent_heldout_2", "spent_heldout_3"])
 def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent):
     if spent is None:
         pytest.skip("that spent set is not there")
@@ -289,3 +290,16 @@ def test_the_second_spent_set_keeps_what_tuning_on_it_gained():
     assert SPENT_2["precision"] >= 0.86 and SPENT_2["recall"] >= 0.82, (SPENT_2["precision"], SPENT_2["recall"])
     assert SPENT_2["plain_words_recall"] >= 0.67
     assert SPENT_2["styles"]["weak"]["fp"] <= 15 and SPENT_2["styles"]["partial"]["fp"] <= 38
+
+
+needs_spent_3 = pytest.mark.skipif(SPENT_3 is None, reason="tests/interview_answers/spent_heldout_3/ is not there")
+
+
+@needs_spent_3
+def test_the_third_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after tuning on it; measured once before, blind: precision 0.82,
+    # recall 0.79, plain-words recall 0.63, 86 items wrongly credited. Tuning data now: only the fourth
+    # blind set can show issue 12's goals met.
+    assert SPENT_3["precision"] >= 0.84 and SPENT_3["recall"] >= 0.78, (SPENT_3["precision"], SPENT_3["recall"])
+    assert SPENT_3["plain_words_recall"] >= 0.60
+    assert SPENT_3["fp"] <= 75

@@ -253,3 +253,26 @@ def test_the_high_availability_script_ends_with_the_source_articles_own_question
                  "Resilience4j) on all synchronous network calls between microservices.")
     result = score_answer(candidate, last.rubric_dicts)
     assert not any(item.matched for item in result.items) and result.total == 0
+
+
+@pytest.mark.parametrize("phrase", ["3^4", "/s", "a/b"])
+def test_an_idea_phrase_left_with_only_numbers_or_letters_once_its_symbols_drop_is_reported(tmp_path, phrase):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["ideas"] = [[f"{phrase}|outbox", "relay"]]
+    message = error_for(tmp_path, data)
+    assert "has no words to match" in message or "only numbers or single letters" in message, message
+
+
+@pytest.mark.parametrize("parts", [0, 99, "two", True])
+def test_an_item_cannot_ask_for_more_parts_than_it_has_patterns_and_ideas(tmp_path, parts):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["parts"] = parts
+    assert error_for(tmp_path, data).endswith(
+        "field 'parts' must be a whole number from 1 to the number of its patterns and ideas")
+
+
+def test_an_item_may_ask_for_two_of_its_parts(tmp_path):
+    data = fixture_data()
+    data["prompts"][0]["rubric"][2]["parts"] = 2
+    script = parse_script_file(write(tmp_path, data), lesson_slugs=lesson_slugs_on_disk())
+    assert script.prompts[0].rubric[2].parts == 2 and script.prompts[0].rubric[0].parts == 1
