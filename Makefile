@@ -59,7 +59,7 @@ test: export REDIS_KEY_PREFIX := clab-$(TEST_ID):
 # Two cores, and many tests wait on a browser, a worker or a server: one more process than cores.
 # Each process gets its next test as it finishes one (not a quarter of the suite at the start), long ones first
 # (tests/conftest.py), so that no process is left running a long test alone at the end.
-TEST_PROCESSES ?= 3
+TEST_PROCESSES ?= 4
 test: setup var/staticfiles/staticfiles.json
 	@bash scripts/ensure_chromium.sh
 	$(BIN)/python scripts/with_redis.py -- $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist load --maxschedchunk 1 $(PYTEST_ARGS)
