@@ -120,7 +120,8 @@ def as_newcomer(request):
 _CSRF = CSRF_SLOT.encode()
 _KEY = KEY_SLOT.encode()
 # A part's name never holds "__", so an empty part's start mark cannot swallow its end mark.
-_PERSONAL = re.compile(PERSONAL_START.format("([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)").encode() + b"(.*?)" + PERSONAL_END.encode(),
+PERSONAL_NAME = r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*"
+_PERSONAL = re.compile(PERSONAL_START.format(f"({PERSONAL_NAME})").encode() + b"(.*?)" + PERSONAL_END.encode(),
                        re.S)
 
 

@@ -6,9 +6,11 @@ between the marks, a learner gets the part rendered for them (the view's `person
 named "name_arg…".
 """
 
+import re
+
 from django import template
 
-from config.pagecache import PERSONAL_END, PERSONAL_START, is_shared_render
+from config.pagecache import PERSONAL_END, PERSONAL_NAME, PERSONAL_START, is_shared_render
 
 register = template.Library()
 
@@ -23,6 +25,9 @@ class PersonalNode(template.Node):
         if request is None or not is_shared_render(request):
             return inner
         name = "_".join([self.name.resolve(context), *(str(arg.resolve(context)) for arg in self.args)])
+        if not re.fullmatch(PERSONAL_NAME, name):
+            # Unmatched marks would reach the page and the learner would get the stranger's part instead.
+            raise template.TemplateSyntaxError(f"{{% personal %}} name {name!r}: letters, digits and single underscores only")
         return PERSONAL_START.format(name) + inner + PERSONAL_END
 
 

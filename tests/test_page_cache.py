@@ -391,3 +391,18 @@ def test_a_learners_own_parts_kept_for_them_follow_each_write_of_theirs_at_once(
         html = dave_client.get(url).content.decode()
         assert own_marks(html) == daves_before[url], url
         assert str(queued.id) not in html, url
+
+
+def test_a_personal_part_whose_name_the_page_cache_could_not_find_again_is_refused(rf):
+    from django.template import Context, Template, TemplateSyntaxError
+
+    from config.pagecache import is_shared_render
+
+    request = rf.get("/")
+    template = Template('{% load pagecache %}{% personal "progress" slug %}mine{% endpersonal %}')
+    assert template.render(Context({"request": request, "slug": "dual-write"})) == "mine"  # an ordinary render
+    request._pagecache_shared = True
+    assert is_shared_render(request)
+    with pytest.raises(TemplateSyntaxError, match="single underscores"):
+        template.render(Context({"request": request, "slug": "dual-write"}))
+    assert "mine" in template.render(Context({"request": request, "slug": "7"}))
