@@ -270,17 +270,21 @@ def run_final_state(run_id) -> tuple | None:
 _by_version: dict[Hashable, tuple] = {}
 
 
-def per_content_version(key: Hashable, compute: Callable[[], object]):
-    """What `compute()` gives from the lessons and quizzes alone (nothing of anyone's), once per content version."""
-    version = lessons_version()
-    seen = _by_version.get(key)
+def _remembered(store: dict, key: Hashable, version: Hashable, compute: Callable[[], object], *, cap: int):
+    """`compute()`'s value kept in `store` under `key` while `version` stays; a full store starts again."""
+    seen = store.get(key)
     if seen is not None and seen[0] == version:
         return seen[1]
     value = compute()
-    if len(_by_version) >= MAX_PAGES:
-        _by_version.clear()
-    _by_version[key] = (version, value)
+    if len(store) >= cap:
+        store.clear()
+    store[key] = (version, value)
     return value
+
+
+def per_content_version(key: Hashable, compute: Callable[[], object]):
+    """What `compute()` gives from the lessons and quizzes alone (nothing of anyone's), once per content version."""
+    return _remembered(_by_version, key, lessons_version(), compute, cap=MAX_PAGES)
 
 
 # The content version asked for once per request (a page's key, its lessons, its quiz all ask): kept on the
@@ -332,11 +336,4 @@ def per_visitor(visitor: Hashable, key: Hashable, version: Hashable, compute: Ca
     too. Kept per process, under the visitor's own identity: never served to anyone else.
     """
     version = (version, lessons_version(), int(time.time() // VISITOR_PART_SECONDS))
-    seen = _by_visitor.get((visitor, key))
-    if seen is not None and seen[0] == version:
-        return seen[1]
-    value = compute()
-    if len(_by_visitor) >= 4 * MAX_PAGES:  # many visitors seen: start again
-        _by_visitor.clear()
-    _by_visitor[(visitor, key)] = (version, value)
-    return value
+    return _remembered(_by_visitor, (visitor, key), version, compute, cap=4 * MAX_PAGES)
