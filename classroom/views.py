@@ -16,13 +16,11 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.core import get_usage
-from redis import RedisError
 
 from config.views import too_many
 from lessons.learners import learner_for_request
 from playground.forms import FramesCursorForm
-from playground.limits import session_key
+from playground.limits import counted_usage, session_key
 from playground.models import ExperimentRun
 
 from . import assignments as class_assignments
@@ -43,11 +41,8 @@ def _too_many(request, what: str, limit: int) -> bool:
     """Counts one more join or answer of this session; True once it is over `limit` a minute."""
     if not request.session.session_key:
         request.session.save()
-    try:
-        usage = get_usage(request, group=f"classroom-{what}", key=session_key, rate=f"{limit}/m", increment=True)
-    except RedisError:
-        return False  # no counter without Redis: let the student through rather than refuse
-    return bool(usage and usage["should_limit"])
+    usage = counted_usage(request, group=f"classroom-{what}", key=session_key, per_minute=limit)
+    return bool(usage and usage["should_limit"])  # no counter without Redis: let the student through
 
 
 def _slow_down(request, message: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from redis import RedisError
 from .models import ExperimentRun
 
 QUEUE_FULL_RETRY_SECONDS = 30
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,19 @@ def session_key(group, request) -> str:
     return request.session.session_key or ""
 
 
+def counted_usage(request, *, group: str, key, per_minute: int) -> dict | None:
+    """Counts this request against `group`'s limit a minute; None when Redis cannot count it.
+
+    A limit that cannot count lets the request through (a stopped Redis must not stop the app); the
+    warning says so, because such a request is not counted later either.
+    """
+    try:
+        return get_usage(request, group=group, key=key, rate=f"{per_minute}/m", increment=True)
+    except RedisError as error:
+        logger.warning("Rate limit %s not counted: Redis did not answer (%s)", group, error)
+        return None
+
+
 def run_submission_refusal(request) -> Refusal | None:
     """Why this submission must wait, or None. Counts it against the limits it passes."""
     waiting = ExperimentRun.objects.filter(status=ExperimentRun.Status.QUEUED).count()
@@ -36,11 +52,10 @@ def run_submission_refusal(request) -> Refusal | None:
         ("runs-per-address", "ip", settings.RUNS_PER_MINUTE_PER_ADDRESS, "Your network address"),
     ]
     for group, key, per_minute, who in limits:
-        try:
-            usage = get_usage(request, group=group, key=key, rate=f"{per_minute}/m", increment=True)
-        except RedisError:
-            return None  # no counter without Redis; the run is kept and starts when Redis is back
-        if usage and usage["should_limit"]:
+        usage = counted_usage(request, group=group, key=key, per_minute=per_minute)
+        if usage is None:
+            return None  # the run is kept and starts when Redis is back
+        if usage["should_limit"]:
             return Refusal("Slow down", f"{who} started more than {per_minute} runs in a minute.",
                            max(1, usage["time_left"]))
     return None

@@ -82,12 +82,59 @@ def patient_rate_limit_counters(settings) -> None:
                                    "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5}}}
 
 
-def wait_for_a_fresh_window(request, *, group: str, key, rate: str, margin: float = 10) -> None:
-    """django-ratelimit counts in fixed windows: start well inside one, so that a burst shares it."""
-    import time
+WINDOW_TO_SPARE_SECONDS = 50
 
+
+def seconds_left_in_window(request, *, group: str, key, rate: str) -> int:
     from django_ratelimit.core import get_usage
 
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
-    if usage["time_left"] < margin:
-        time.sleep(usage["time_left"] + 0.2)
+    return get_usage(request, group=group, key=key, rate=rate, increment=False)["time_left"]
+
+
+def a_session_early_in_its_window(client, *, group: str, rate: str) -> int:
+    """Give the client a new session whose counting window has most of its minute to run; its seconds left.
+
+    django-ratelimit counts in fixed windows, each key's shifted by a hash of the key: a burst that
+    straddled two windows would never reach its limit. Choosing the key, rather than sleeping until
+    the next window, leaves a burst fifty seconds on a loaded machine and costs no time.
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from playground.limits import session_key
+
+    engine = import_module(settings.SESSION_ENGINE)
+    while True:
+        session = engine.SessionStore()
+        session.save()
+        request = RequestFactory().get("/")
+        request.session = session
+        left = seconds_left_in_window(request, group=group, key=session_key, rate=rate)
+        if left >= WINDOW_TO_SPARE_SECONDS:
+            client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+            return left
+        session.delete()
+
+
+def an_address_early_in_its_window(*, group: str, rate: str) -> tuple[str, int]:
+    """A private network address whose counting window has most of its minute to run, and its seconds left
+    (see a_session_early_in_its_window); nobody else's requests share it, as they share 127.0.0.1."""
+    from django.test import RequestFactory
+
+    for host in range(1, 255):
+        address = f"10.99.0.{host}"
+        left = seconds_left_in_window(RequestFactory(REMOTE_ADDR=address).get("/"), group=group, key="ip", rate=rate)
+        if left >= WINDOW_TO_SPARE_SECONDS:
+            return address, left
+    raise AssertionError("no address of 10.99.0.0/24 starts its window in the first ten seconds")
+
+
+def burst(send, count: int) -> tuple[list[int], str]:
+    """The statuses of `count` requests sent one after another, and how long they took (for a failure's message)."""
+    import time
+
+    started = time.monotonic()
+    statuses = [send(i).status_code for i in range(count)]
+    return statuses, f"the burst took {time.monotonic() - started:.1f} s"
