@@ -83,10 +83,16 @@ def csrf_slot(request) -> dict:
     return {"csrf_token": CSRF_SLOT} if is_shared_render(request) else {}
 
 
-def is_newcomer(request) -> bool:
-    """Nobody we know: no session, no pending messages, no learner found by the CSRF cookie."""
+def is_newcomer(request, *, learners_matter: bool = True) -> bool:
+    """Nobody we know: no session, no pending messages, no learner found by the CSRF cookie.
+
+    With learners_matter=False (a page that shows nobody anything of their own but the header), a learner
+    without a session is a newcomer too: nobody is signed in without one, and their page would be the same.
+    """
     if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
         return False
+    if not learners_matter:
+        return True
     # Without a session cookie nobody is signed in (Django keeps who is in the session).
     from lessons.learners import anonymous_key
     from lessons.models import Learner
@@ -200,7 +206,7 @@ def shared_page(key: Callable[..., Hashable | None], *, personal: Callable[..., 
         def wrapper(request, *args, **kwargs):
             if request.method != "GET" or request.headers.get("HX-Request"):
                 return view(request, *args, **kwargs)
-            newcomer = is_newcomer(request)
+            newcomer = is_newcomer(request, learners_matter=personal is not nothing_personal)
             if not newcomer and (personal is None or "messages" in request.COOKIES):
                 return view(request, *args, **kwargs)
             page_key = key(request, *args, **kwargs)

@@ -115,6 +115,19 @@ def test_progress_is_never_shared_and_never_hidden(content):
     assert f"0 of {total} answered" in Client().get(QUIZ).content.decode()
 
 
+def test_a_lesson_costs_a_learner_without_a_session_no_lookup_of_them(content, django_assert_max_num_queries):
+    # A lesson shows nobody anything of their own but the header, and nobody is signed in without a session:
+    # whoever the CSRF cookie might find, the newcomer's page is theirs.
+    question = Question.objects.filter(lesson__slug="dual-write", kind="single", active=True).first()
+    with_progress = carol(question)
+    del with_progress.cookies["sessionid"]
+    newcomers = Client().get("/lessons/dual-write/").content.decode()
+    with django_assert_max_num_queries(1):
+        theirs = with_progress.get("/lessons/dual-write/").content.decode()
+    assert theirs == newcomers  # it sends nothing, so it carries no CSRF token either
+    assert "1 of" in with_progress.get(QUIZ).content.decode()  # their progress is still found where it shows
+
+
 def test_a_reload_of_the_lessons_shows_at_once(content, tmp_path):
     for url in ["/", "/lessons/dual-write/", QUIZ]:
         assert Client().get(url).status_code == 200  # cached
