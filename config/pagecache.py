@@ -248,15 +248,17 @@ def shared_page(key: Callable[..., Hashable | None], *, personal: Callable[..., 
     return decorator
 
 
-def table_version(*models, active: tuple = ()) -> tuple:
-    """One query: each table's newest update and row count, and the number of active rows of `active`.
+def table_version(*models, retired: tuple = ()) -> tuple:
+    """One query: each table's newest update and row count, and the number of retired (inactive) rows of `retired`.
 
-    Any load of content saves every row (auto_now), so the newest update moves on every reload.
+    Any load of content saves every row (auto_now), so the newest update moves on every reload; retiring rows
+    is an UPDATE that leaves it alone, so their count says it. Every page asks, so each part is an index lookup
+    (updated_at and active are indexed; the few retired rows, not the many active ones, are counted).
     (Scalar subqueries: in SQLite they cost less than one pass over each table through derived tables.)
     """
     parts = [f'(SELECT MAX(updated_at) FROM "{m._meta.db_table}"), (SELECT COUNT(*) FROM "{m._meta.db_table}")'
              for m in models]
-    parts += [f'(SELECT COUNT(*) FROM "{m._meta.db_table}" WHERE active)' for m in active]
+    parts += [f'(SELECT COUNT(*) FROM "{m._meta.db_table}" WHERE active = false)' for m in retired]
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts))
         return tuple(cursor.fetchone())
@@ -322,8 +324,7 @@ def lessons_version() -> tuple:
         return _this_request.lessons_version
     from lessons.models import Lesson, Question
 
-    # Retiring questions is an UPDATE that leaves updated_at alone: their active count says it.
-    version = table_version(Lesson, Question, active=(Question,))
+    version = table_version(Lesson, Question, retired=(Question,))
     if getattr(_this_request, "active", False):
         _this_request.lessons_version = version
     return version

@@ -15,14 +15,14 @@ class InterviewScript(models.Model):
 
     slug = models.SlugField(max_length=120, unique=True)
     # A script dropped from disk is retired, not deleted: learners keep its sessions.
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, db_index=True)  # retired rows are counted on every script list
     title = models.CharField(max_length=200)
     level = models.CharField(max_length=16, choices=Level.choices)
     topics = models.JSONField(default=list)  # lesson slugs
     experiments = models.JSONField(default=list)  # experiment slugs
     scenario = models.TextField()
     source_path = models.CharField(max_length=300)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["title"]
@@ -42,7 +42,7 @@ class InterviewPrompt(models.Model):
 
     script = models.ForeignKey(InterviewScript, on_delete=models.CASCADE, related_name="prompts")
     number = models.PositiveIntegerField()  # 1-based
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, db_index=True)  # retired rows are counted on every script list
     text = models.TextField()
     minutes = models.PositiveIntegerField()
     # [{"id", "weight", "description", "match", "exclude", "follow_up", "topic"}], as in the file

@@ -48,7 +48,7 @@ def _script_list_key(request):
     """A newcomer has no best scores: the list is one per version of the scripts (and the lesson titles)."""
     if request.GET:
         return None
-    return table_version(InterviewScript, Lesson, active=(InterviewScript, InterviewPrompt))
+    return table_version(InterviewScript, Lesson, retired=(InterviewScript, InterviewPrompt))
 
 
 def _best_scores(learner) -> dict[int, int]:

@@ -16,7 +16,8 @@ class Lesson(models.Model):
     body_markdown = models.TextField()
     body_html = models.TextField()
     source_path = models.CharField(max_length=300)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: the cached pages read the newest of it on every request (config/pagecache.table_version).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["order", "slug"]
@@ -39,7 +40,7 @@ class Question(models.Model):
 
     key = models.SlugField(max_length=120, unique=True)
     # A question dropped from its file is retired, not deleted: learners keep its history.
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, db_index=True)  # its retired rows are counted on every page
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -49,7 +50,7 @@ class Question(models.Model):
     data = models.JSONField()
     explanation = models.TextField()
     # The cached pages' content version reads it: a question saved on its own (admin, shell) shows at once.
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["lesson__order", "position"]
