@@ -182,6 +182,12 @@ def vocabulary() -> Vocabulary:
     return parse_vocabulary()
 
 
+@lru_cache(maxsize=8192)
+def first_stems(element: str) -> frozenset[str]:
+    """The stems an element's phrases start with: a sentence with none of them cannot say it (a quick skip)."""
+    return frozenset(stems[0] for stems in (phrase_stems(p) for p in vocabulary().phrases(element)) if stems)
+
+
 def element_hits(sentence_tokens: list[Token], element: str, vocab: Vocabulary | None = None):
     """(char_start, char_end, phrase_starts_negated) of each place the element is said."""
     vocab = vocab or vocabulary()

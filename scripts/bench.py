@@ -757,7 +757,7 @@ def main() -> None:
         write_pages_section(bench_pages())
         return
     if sys.argv[1:] == ["interview"]:
-        lines = interview_report()
+        lines = interview_report(folds=True)
         out = ROOT / "docs" / "benchmarks.md"
         text = out.read_text() if out.exists() else "# Benchmarks\n"
         out.write_text(replace_section(text, lines[0], lines[2:]))
@@ -768,7 +768,7 @@ def main() -> None:
     retries = bench_retries_table()
     paced, unpaced = bench_live(delay), bench_live("0")
     relay = bench_relay(settings.REDIS_URL)
-    interview = interview_report()
+    interview = interview_report(folds=True)
     first_chart = bench_cold_first_chart()
     pages = bench_pages()
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()

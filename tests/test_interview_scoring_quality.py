@@ -313,3 +313,15 @@ def test_the_third_spent_set_keeps_what_tuning_on_it_gained():
     assert measured(SPENT_3_DIR)["precision"] >= 0.84 and measured(SPENT_3_DIR)["recall"] >= 0.78, (measured(SPENT_3_DIR)["precision"], measured(SPENT_3_DIR)["recall"])
     assert measured(SPENT_3_DIR)["plain_words_recall"] >= 0.60
     assert measured(SPENT_3_DIR)["fp"] <= 75
+
+
+def test_the_report_measures_the_hit_model_leave_one_set_out_when_asked(tmp_path):
+    tuning = write_answers(tmp_path / "tuning", HELD_OUT)
+    spent = [write_answers(tmp_path / name, HELD_OUT) for name in ("spent", "spent_2")]
+    plain = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", spent)
+    lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", spent, folds=True)
+    assert "### The hit model, leave one set out" not in plain
+    assert "### The hit model, leave one set out" in lines
+    assert [line.split(" | ")[:2] for line in lines if line.startswith("| `spent")] == [
+        ["| `spent/`", "rules alone"], ["| `spent/`", "rules + hit model"],
+        ["| `spent_2/`", "rules alone"], ["| `spent_2/`", "rules + hit model"]]
