@@ -7,7 +7,8 @@ three rounds of it barely moved the next blind set. So whether the evidence is e
 features that mean the same in every script — how many of the item's patterns and ideas hit, in how many
 sentences, how long and how reasoned the sentence is ("because", "so", a number, a condition), hedging, how many
 other items the same sentence names, how much of the answer is salad, negated mentions nearby, near misses —
-never from which item or script it is.
+and one item-specific feature, how often that item's evidence was borne out in the labelled answers (shrunk
+towards the overall rate; an item never labelled gets the overall rate).
 
 The model is a logistic regression with an L2 penalty, fitted by Newton's method in plain Python (a few
 thousand rows of about thirty features: no library needed, and the fit is deterministic). At run time applying
