@@ -107,9 +107,6 @@ class HitModel:
     def probability(self, features: Mapping[str, float], key: str = "") -> float:
         return _sigmoid(self.logit(features, key))
 
-    def earns(self, features: Mapping[str, float], key: str = "") -> bool:
-        return self.probability(features, key) >= self.threshold
-
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "bias": round(self.bias, DECIMALS),
                 "weights": {name: round(w, DECIMALS) for name, w in zip(self.features, self.weights)},
@@ -231,13 +228,6 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     for r in range(n - 1, -1, -1):
         out[r] = (a[r][n] - sum(a[r][c] * out[c] for c in range(r + 1, n))) / a[r][r]
     return out
-
-
-def train(answer_dirs: Sequence[Path], record_dirs: Sequence[Path], scripts_dir: Path | None = None,
-          **options) -> HitModel:
-    """Fit on every set in `answer_dirs`; the item record comes from those of `record_dirs` (the blind-written
-    sets: the tuning set was written alongside the patterns, so its evidence nearly always agrees)."""
-    return fit_rows(training_rows(answer_dirs, scripts_dir), [Path(d).name for d in record_dirs], **options)
 
 
 def model_file_text(model: HitModel, trained_on: Sequence[str], record_from: Sequence[str], rows: int) -> str:
