@@ -418,8 +418,8 @@ def _pattern_hits(item: Mapping, sentences: list[Sentence], negation: bool, lost
     return hits
 
 
-def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, negation: bool,
-               lost: list[Mention], near: list[_NearMiss] | None = None) -> list[_Hit]:
+def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, sentence_stems: list[set[str]],
+               negation: bool, lost: list[Mention], near: list[_NearMiss] | None = None) -> list[_Hit]:
     """Each idea said within one sentence or two consecutive ones, every concept live (not negated).
 
     With `near`, also collects near misses of ideas of two or more concepts: all but one concept said within
@@ -432,13 +432,11 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
                 for s in sentences]
     live: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (sentence, element) -> spans
     # Near misses are looked for afterwards and report no mentions: `discounted` says why a full hit was lost.
-    reporting = [True]
-
-    stems_in = [{t.stem for t in sentence_tokens[i]} for i in range(len(sentences))]
+    reporting = True
 
     def spans_of(index: int, element: str) -> list[tuple[int, int]]:
         key = (index, element)
-        if key not in live and stems_in[index].isdisjoint(first_stems(element)):
+        if key not in live and sentence_stems[index].isdisjoint(first_stems(element)):
             live[key] = []
         if key not in live:
             sentence, found = sentences[index], []
@@ -446,7 +444,7 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
             for start, end, self_negated in element_hits(sentence_tokens[index], element):
                 cue = "" if self_negated or either_way or not negation else negation_of(sentence.text, start, end)
                 if cue:
-                    if reporting[0]:
+                    if reporting:
                         lost.append(Mention(sentence.text, (sentence.start, sentence.end), f"negated: {cue}"))
                 else:
                     found.append((sentence.start + start, sentence.start + end))
@@ -482,7 +480,7 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
                         continue
                     hits.append(_Hit(window, tuple(sorted(set(spans))), "idea: " + " + ".join(idea)))
     if near is not None and not hits:
-        reporting[0] = False
+        reporting = False
         for idea in (idea for idea in ideas if len(idea) >= 2):
             via = "near miss of idea: " + " + ".join(idea)
             for index in range(len(sentences)):
@@ -551,6 +549,7 @@ class ItemEvidence:
     enough: bool  # as many of its parts said with reasoning as it needs
     lost: list[Mention]
     near: _NearMiss | None
+    chosen: _Hit | None  # the evidence it is judged by: its first hit said with reasoning, else its first, else the near miss
     features: dict[str, float]
 
     @property
@@ -571,6 +570,7 @@ def gather_evidence(text: str, rubric: Sequence[Mapping], *, negation: bool = Tr
     """Where each rubric item is said in `text`, with what reasoning around it; see the module docstring."""
     sentences = split_sentences(text)
     sentence_tokens = [concept_tokens(s.text) for s in sentences] if ideas else []
+    sentence_stems = [{token.stem for token in tokens} for tokens in sentence_tokens]
     # First pass: where each item is said, and which mentions survive negation and excludes.
     hits: list[list[_Hit]] = []
     near_misses: list[list[_NearMiss]] = []
@@ -581,7 +581,7 @@ def gather_evidence(text: str, rubric: Sequence[Mapping], *, negation: bool = Tr
         near: list[_NearMiss] = []
         live = _pattern_hits(item, sentences, negation, lost)
         if ideas:
-            live += _idea_hits(item, sentences, sentence_tokens, negation, lost, near)
+            live += _idea_hits(item, sentences, sentence_tokens, sentence_stems, negation, lost, near)
         for hit in live:
             if len(hit.sentences) == 1:
                 earned_in.setdefault(hit.sentences[0], set()).add(item["id"])
@@ -691,7 +691,7 @@ def gather_evidence(text: str, rubric: Sequence[Mapping], *, negation: bool = Tr
                 **answer,
             }
         evidence.append(ItemEvidence(item=item, live=live, reasoned=reasoned, enough=enough, lost=lost,
-                                     near=best_near, features=features))
+                                     near=best_near, chosen=chosen, features=features))
     return Evidence(sentences=sentences, items=evidence, salad=salad_answer)
 
 
@@ -726,11 +726,8 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
         chance = model.probability(found.features, item_key(item)) if weighed else 0.0
         earns = found.rule_met or (weighed and chance >= model.threshold)
         if earns and not evidence.salad:
-            # The sentence shown is the one that earned it: the first said with reasoning, else the first said,
-            # else (the model crediting an idea almost said) where it was almost said.
-            hit = (min(found.reasoned, key=_hit_order) if found.reasoned else min(found.live, key=_hit_order)
-                   if found.live else found.near.hit)
-            status, credit = MET, 1.0
+            # The sentence shown is the one that earned it: the evidence the item was judged by.
+            status, credit, hit = MET, 1.0, found.chosen
         elif found.live:
             # Said but not earned: a quarter, or as much as the model believes in it (below its threshold), so a
             # partial answer's doubted points still outweigh a salad's bare names.
