@@ -33,12 +33,17 @@ def _content_page_key(request, *args, **kwargs):
     return None if request.GET else lessons_version()
 
 
-def _catalogue_personal(request) -> dict[str, str]:
-    """A learner's progress on each lesson they have started (the others say "Not started" to everyone)."""
+def _learners_parts(request, key, compute) -> dict[str, str]:
+    """`compute(learner)`'s parts for the request's learner, kept until they answer again; none for nobody."""
     learner = learner_for_request(request, create=False)
     if learner is None:
         return {}
-    return per_visitor(("learner", learner.id), "catalogue", answers_version(learner), lambda: {
+    return per_visitor(("learner", learner.id), key, answers_version(learner), lambda: compute(learner))
+
+
+def _catalogue_personal(request) -> dict[str, str]:
+    """A learner's progress on each lesson they have started (the others say "Not started" to everyone)."""
+    return _learners_parts(request, "catalogue", lambda learner: {
         f"progress_{row.lesson.id}": render_to_string("lessons/catalogue.html#progress", {"lesson": {
             "progress": row, "question_count": row.questions}}) for row in mastery_by_topic(learner) if row.seen})
 
@@ -104,11 +109,7 @@ def _blank_question_html(request, question: Question) -> str:
 
 def _quiz_personal(request, slug: str) -> dict[str, str]:
     """A learner's score on this quiz; the questions themselves are the same for everyone."""
-    learner = learner_for_request(request, create=False)
-    if learner is None:
-        return {}
-    return per_visitor(("learner", learner.id), ("quiz", slug), answers_version(learner),
-                       lambda: _quiz_summary_part(learner, slug))
+    return _learners_parts(request, ("quiz", slug), lambda learner: _quiz_summary_part(learner, slug))
 
 
 def _quiz_summary_part(learner, slug: str) -> dict[str, str]:
