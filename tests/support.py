@@ -2,6 +2,10 @@
 
 from playground.experiments.base import Experiment
 
+# The two widths every page is checked at in the browser: a laptop's and a phone's.
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
 
 def valid_params(experiment: Experiment, **overrides) -> dict:
     """The experiment's parameters with these overrides; the test fails if any is out of bounds."""

@@ -11,11 +11,11 @@ from lessons.models import Card, Lesson, Question
 from playground.experiments import get_experiment
 from playground.models import ExperimentRun
 
+from .support import DESKTOP, PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ import pytest
 from playground.experiments import get_experiment
 from playground.models import ExperimentRun
 
+from .support import PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
 VERDICT_LINES = r"""Array.from(document.querySelectorAll('[data-verdict] li')).map(li => li.textContent.replace(/\s+/g, ' ').trim())"""
 
 

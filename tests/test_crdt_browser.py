@@ -4,10 +4,11 @@ import pytest
 
 from playground.experiments import get_experiment
 
+from .support import DESKTOP, PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 EXPERIMENT = get_experiment("crdt")
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 def check_the_finished_run(page, expected):

@@ -2,10 +2,11 @@
 
 import pytest
 
+from .support import DESKTOP, PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 CHARTS = "document.querySelectorAll('[data-run-chart] .js-plotly-plot, .js-plotly-plot').length"
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 def check_the_finished_run(page, tmp_path):

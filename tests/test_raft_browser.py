@@ -2,9 +2,11 @@
 
 import pytest
 
+from .support import DESKTOP, PHONE
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
+VIEWPORTS = [DESKTOP, PHONE]
 
 
 def run_preset(page, web_server, preset):

@@ -21,6 +21,7 @@ from playground.models import ExperimentRun
 from playground.runner import run_execute
 
 from .conftest import ROOT
+from .support import PHONE
 
 PAGES = ["/", "/lessons/dual-write/", "/lessons/dual-write/quiz/", "/experiments/dual-write/", "/interview/",
          "/review/", "/progress/", "/accounts/login/", "/no-such-page/"]
@@ -129,7 +130,7 @@ def test_fuzzed_forms_and_endpoints_never_answer_500(finished_run, endpoint, val
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_no_page_breaks_its_content_security_policy_and_no_injected_script_runs(web_server, finished_run, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone; the CSP is enforced
+    context = browser.new_context(viewport=PHONE)  # a phone; the CSP is enforced
     page = context.new_page()
     violations, dialogs = [], []
     page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
