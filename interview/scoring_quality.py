@@ -1,7 +1,7 @@
 """How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
-written alongside the patterns; the three spent held-out sets in tests/interview_answers/spent_heldout/,
-spent_heldout_2/ and spent_heldout_3/, written blind but tuned against since 2026-12-02 (each reported on its own and in two halves
-of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
+written alongside the patterns; the four spent held-out sets in tests/interview_answers/spent_heldout/,
+spent_heldout_2/, spent_heldout_3/ and spent_heldout_4/, written blind but tuned against or trained on since
+2026-12-02 (each reported on its own and in two halves of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
 a held-out set in tests/interview_answers_heldout/,
 written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
 the vocabulary. The held-out figures are the honest ones; the tuning figures are an upper bound.
@@ -45,7 +45,8 @@ HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answ
 SPENT_DIR = ANSWERS_DIR / "spent_heldout"
 SPENT_2_DIR = ANSWERS_DIR / "spent_heldout_2"
 SPENT_3_DIR = ANSWERS_DIR / "spent_heldout_3"
-SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR)
+SPENT_4_DIR = ANSWERS_DIR / "spent_heldout_4"
+SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -64,6 +65,11 @@ SPENT_NOTES = {
                        "plain-words recall 0.63, strong > partial > weak on 31 of 48 prompts, salad < partial on 47 "
                        "of 48), then spent on 2026-12-02: the third tuning round tuned on it and `spent_heldout_2/`, "
                        "with `spent_heldout/` as the check set (a change was adopted only if that did not get worse).",
+    "spent_heldout_4": "Written and labelled blind on 2026-12-02, measured once by the rules (precision 0.81, recall "
+                       "0.80, plain-words recall 0.62, strong > partial > weak on 31 of 48 prompts, salad < partial on "
+                       "48 of 48) and once more with the hit model, which was trained without it (the same precision, "
+                       "recall 0.795 → 0.804); spent on 2026-12-02 when a fifth blind set took its place. Nothing was "
+                       "tuned on it by hand; the hit model is trained on it with the other spent sets.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_DIR, evaluate, has_answers,
                                       prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -224,9 +224,10 @@ needs_heldout = pytest.mark.skipif(
     not has_answers(HELDOUT_DIR),
     reason="tests/interview_answers_heldout/ holds no answers: a blind set is spent once tuned on (see its README), "
            "and these wait for the next one")
-# The four blind sets of 2026-12-01/02, each measured once: precision 0.75, 0.82, 0.82, 0.81; recall 0.80, 0.82,
-# 0.79, 0.80; plain-words recall 0.64, 0.65, 0.63, 0.62. Strict xfails: each turns red the day it passes, so the
-# marker goes and the goal is kept. Salad below partial on every prompt was first met by the fourth set.
+# The five blind sets of 2026-12-01/02, each measured once: precision 0.75, 0.82, 0.82, 0.81, 0.83; recall 0.80,
+# 0.82, 0.79, 0.80, 0.78; plain-words recall 0.64, 0.65, 0.63, 0.62, 0.61. Strict xfails: each turns red the day it
+# passes, so the marker goes and the goal is kept. Salad below partial on every prompt was met by the fourth set
+# (48 of 48) and not by the fifth (42 of 48: its partial answers score lower, 44 against 57 on average).
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 12's held-out goals are not met yet (see docs/benchmarks.md)")
 
 
@@ -238,6 +239,7 @@ def test_held_out_strong_beats_partial_beats_weak_on_every_prompt():
 
 
 @needs_heldout
+@NOT_MET
 def test_held_out_keyword_salad_scores_below_the_partial_answers_of_its_prompt():
     assert all(salad["ok"] for salad in measured(HELDOUT_DIR)["salad"])
 
@@ -265,7 +267,7 @@ def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
 needs_spent = pytest.mark.skipif(not has_answers(SPENT_DIR), reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR], ids=lambda d: d.name)
+@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR], ids=lambda d: d.name)
 def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_dir):
     spent = measured(spent_dir)
     if spent is None:
@@ -313,6 +315,18 @@ def test_the_third_spent_set_keeps_what_tuning_on_it_gained():
     assert measured(SPENT_3_DIR)["precision"] >= 0.84 and measured(SPENT_3_DIR)["recall"] >= 0.78, (measured(SPENT_3_DIR)["precision"], measured(SPENT_3_DIR)["recall"])
     assert measured(SPENT_3_DIR)["plain_words_recall"] >= 0.60
     assert measured(SPENT_3_DIR)["fp"] <= 75
+
+
+needs_spent_4 = pytest.mark.skipif(not has_answers(SPENT_4_DIR), reason="tests/interview_answers/spent_heldout_4/ is not there")
+
+
+@needs_spent_4
+def test_the_fourth_spent_set_keeps_its_figures():
+    # Measured blind (precision 0.81, recall 0.80, plain-words recall 0.62, salad below partial on 48 of 48) and not
+    # tuned on by hand since; the hit model trains on it. Floors a little under those figures.
+    assert measured(SPENT_4_DIR)["precision"] >= 0.79 and measured(SPENT_4_DIR)["recall"] >= 0.78, (measured(SPENT_4_DIR)["precision"], measured(SPENT_4_DIR)["recall"])
+    assert measured(SPENT_4_DIR)["plain_words_recall"] >= 0.60
+    assert sum(salad["ok"] for salad in measured(SPENT_4_DIR)["salad"]) >= 46
 
 
 def test_the_report_measures_the_hit_model_leave_one_set_out_when_asked(tmp_path):
