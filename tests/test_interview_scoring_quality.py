@@ -11,7 +11,7 @@ import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
 from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_DIR, evaluate, has_answers,
-                                      prompt_half, report_markdown)
+                                      labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
     pytest.skip("tests/interview_answers/ has no labelled answers yet, so the scorer cannot be ranked",
@@ -259,6 +259,21 @@ def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
         answer = row["answer"]
         styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
     assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
+                                     for found in styles.values())
+
+
+# --- the reserved blind set: labelled, never measured (its README says when it is used) -----------
+
+RESERVE_DIR = ANSWERS_DIR.parent / "interview_answers_reserve"
+
+
+@pytest.mark.skipif(not has_answers(RESERVE_DIR), reason="tests/interview_answers_reserve/ holds no answers")
+def test_the_reserved_set_is_labelled_in_all_five_styles_for_every_prompt():
+    # Its form only (parsed and checked against the scripts' prompts and rubric ids): nothing here scores it.
+    styles = {}
+    for answer, _ in labelled_answers(RESERVE_DIR):
+        styles.setdefault((answer.script, answer.prompt), []).append(answer.style or answer.label)
+    assert len(styles) == 48 and all(sorted(found) == ["keyword-salad", "partial", "plain-words", "strong", "weak"]
                                      for found in styles.values())
 
 
