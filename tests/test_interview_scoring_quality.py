@@ -252,14 +252,22 @@ def test_held_out_figures_meet_the_goals_of_issue_12():
         assert measured(HELDOUT_DIR)["plain_words_recall"] >= 0.7
 
 
+def styles_by_prompt(answers) -> dict[tuple[str, int], list[str]]:
+    """Each prompt's answers' styles (a strong answer in plain words counts as plain-words), sorted."""
+    styles: dict[tuple[str, int], list[str]] = {}
+    for answer in answers:
+        styles.setdefault((answer.script, answer.prompt), []).append(answer.style or answer.label)
+    return {prompt: sorted(found) for prompt, found in styles.items()}
+
+
+# A blind set holds one answer in each style to each of the 48 prompts.
+ONE_OF_EACH_STYLE = ["keyword-salad", "partial", "plain-words", "strong", "weak"]
+
+
 @needs_heldout
 def test_the_held_out_set_is_labelled_in_all_five_styles_for_every_prompt():
-    styles = {}
-    for row in measured(HELDOUT_DIR)["rows"]:
-        answer = row["answer"]
-        styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
-    assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
-                                     for found in styles.values())
+    styles = styles_by_prompt(row["answer"] for row in measured(HELDOUT_DIR)["rows"])
+    assert len(styles) == 48 and all(found == ONE_OF_EACH_STYLE for found in styles.values())
 
 
 # --- the reserved blind set: labelled, never measured (its README says when it is used) -----------
@@ -270,11 +278,8 @@ RESERVE_DIR = ANSWERS_DIR.parent / "interview_answers_reserve"
 @pytest.mark.skipif(not has_answers(RESERVE_DIR), reason="tests/interview_answers_reserve/ holds no answers")
 def test_the_reserved_set_is_labelled_in_all_five_styles_for_every_prompt():
     # Its form only (parsed and checked against the scripts' prompts and rubric ids): nothing here scores it.
-    styles = {}
-    for answer, _ in labelled_answers(RESERVE_DIR):
-        styles.setdefault((answer.script, answer.prompt), []).append(answer.style or answer.label)
-    assert len(styles) == 48 and all(sorted(found) == ["keyword-salad", "partial", "plain-words", "strong", "weak"]
-                                     for found in styles.values())
+    styles = styles_by_prompt(answer for answer, _ in labelled_answers(RESERVE_DIR))
+    assert len(styles) == 48 and all(found == ONE_OF_EACH_STYLE for found in styles.values())
 
 
 # --- the spent held-out sets: written blind, tuned on since 2026-12-02 --------------------------
@@ -287,12 +292,8 @@ def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_di
     spent = measured(spent_dir)
     if spent is None:
         pytest.skip("that spent set is not there")
-    styles = {}
-    for row in spent["rows"]:
-        answer = row["answer"]
-        styles.setdefault((answer.script, answer.prompt), set()).add(answer.style or answer.label)
-    assert len(styles) == 48 and all(found == {"strong", "partial", "weak", "keyword-salad", "plain-words"}
-                                     for found in styles.values())
+    styles = styles_by_prompt(row["answer"] for row in spent["rows"])
+    assert len(styles) == 48 and all(found == ONE_OF_EACH_STYLE for found in styles.values())
 
 
 @needs_spent
