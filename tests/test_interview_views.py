@@ -136,7 +136,9 @@ def test_when_time_runs_out_the_page_says_so_and_keeps_the_draft(alice, script):
     PromptAnswer.objects.filter(session=session).update(started_at=timezone.now() - timedelta(minutes=7),
                                                         draft_text="my unfinished thought")
     html = alice.get(prompt_url(session, 1)).content.decode()
-    assert "Time's up" in html and 'class="countdown expired"' in html and ">+2:00<" in html
+    assert "Time's up" in html and 'class="countdown expired"' in html
+    # A second may pass between the update and the page on a busy machine, as in the tests above.
+    assert ">+2:00<" in html or ">+2:01<" in html
     assert "my unfinished thought</textarea>" in html
     assert 'value="submit"' not in html and "Submit answer" in html
 
