@@ -449,6 +449,7 @@ def write_pages_section(lines: list[str]) -> None:
 
 CLASS_SIZE = 200
 CLASS_SECONDS = 45
+CEILING_SECONDS = 30
 LIVE_FRAMES_A_SECOND = 40  # a run's frames a second at the default pacing (25 ms a frame)
 # The presented run's frames arrive over this much of the pass, then it ends with the class watching.
 RUN_LIVE_SECONDS = 35
@@ -471,9 +472,47 @@ def bench_classroom() -> list[str]:
         "the target's steady state, the join burst is reported apart.",
         "", *bench_class_cpu()]
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    lines += ["", *bench_class_ceiling()]
     for follows_run in (False, True):
         lines += ["", *bench_class_once(follows_run=follows_run)]
     return lines
+
+
+def serving_cpu(pids: list[int]):
+    """CPU seconds the server (its arbiter and every worker) has used so far, as a function to call again later."""
+    import psutil
+
+    server = [psutil.Process(pid) for pid in pids]
+    server += [child for process in server for child in process.children(recursive=True)]
+    return lambda: sum(sum(p.cpu_times()[:2]) for p in server if p.is_running())
+
+
+def bench_class_ceiling() -> list[str]:
+    """The same server and the same 200 connections, each asking a do-nothing view once a second: what any request
+    costs on this machine while it also runs the load generator, so the live endpoint's figures can be read against it."""
+    import json
+
+    work = Path(tempfile.mkdtemp(prefix="classroom-ceiling-"))
+    load, pids = os.getloadavg()[0], []
+    with gunicorn_serving("classroom ceiling", as_make_run=True, pids=pids) as url:
+        cpu = serving_cpu(pids)
+        before, started = cpu(), time.monotonic()
+        generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
+                                      "CeilingStudent", "--headless", "-u", str(CLASS_SIZE), "-r", "40",
+                                      "-t", f"{CEILING_SECONDS}s", "--host", url, "--only-summary", "--loglevel", "WARNING"],
+                                     cwd=ROOT, env=dict(os.environ, BENCH_OUT=str(work / "ceiling.json")),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(generator.pid, 0)
+        generator.returncode, wall, server_cpu = 0, time.monotonic() - started, cpu() - before
+    requests = json.loads((work / "ceiling.json").read_text())["requests"]
+    last_join = max(done for _, done in json.loads((work / "ceiling.json").read_text())["joined"])
+    steady = [r for r in requests if r[0] >= last_join]
+    return [f"**Ceiling.** The same server as `make run` serves it and {CLASS_SIZE} connections, each asking a do-nothing "
+            f"view (no database, no Redis, every middleware) once a second for {CEILING_SECONDS} s: what any request costs "
+            f"on this machine while the load generator shares its cores. Load average when it started: {load:.1f}. CPU "
+            f"used in {wall:.0f} s: server {server_cpu:.1f} s ({server_cpu / len(requests) * 1000:.2f} ms a request), load "
+            f"generator {usage.ru_utime + usage.ru_stime:.1f} s. All {CLASS_SIZE} connected:", "",
+            *latency_table(by_endpoint(steady))]
 
 
 def bench_class_cpu(repeats: int = 25) -> list[str]:
@@ -631,7 +670,6 @@ def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> lis
     """
     import json
 
-    import psutil
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
@@ -669,17 +707,16 @@ def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> lis
             env = dict(os.environ, BENCH_CODE=classroom.code, BENCH_POLL_ID=str(poll.id),
                        BENCH_INSTRUCTOR_SESSION=session.session_key, BENCH_OUT=str(work / "class.json"),
                        BENCH_FRAMES_ENDPOINT=f"/runs/{run.id}/frames" if frames_endpoint else "")
-            server = [psutil.Process(pid) for pid in pids]
-            server += [child for process in server for child in process.children(recursive=True)]
-            server_cpu = -sum(sum(p.cpu_times()[:2]) for p in server)
+            cpu_so_far = serving_cpu(pids)
+            server_cpu = -cpu_so_far()
             started = time.monotonic()
             generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
-                                          "--headless", "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s",
+                                          "Student", "Instructor", "--headless", "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s",
                                           "--host", url, "--only-summary", "--loglevel", "WARNING"],
                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             _, _, usage = os.wait4(generator.pid, 0)
             generator.returncode, wall = 0, time.monotonic() - started
-            server_cpu += sum(sum(p.cpu_times()[:2]) for p in server if p.is_running())
+            server_cpu += cpu_so_far()
         if thread is not None:
             thread.join(timeout=60)
         measured = json.loads((work / "class.json").read_text())
@@ -718,8 +755,8 @@ def class_report(measured: dict, *, follows_run: bool, frames_endpoint: bool, jo
         f"**{'Poll and a live run' if follows_run else 'Poll'}{' (frames endpoint)' if frames_endpoint else ''}.** "
         f"{joined} students joined, {answers} answered; {CLASS_SECONDS} s under gunicorn as `make run` serves it; "
         f"{following}; the instructor's chart polls every 500 ms. Load average when it started: {load:.1f} on "
-        f"{os.cpu_count()} cores. CPU used in {cpu['wall']:.0f} s: server {cpu['server']:.1f} s, load generator "
-        f"{cpu['load generator']:.1f} s.",
+        f"{os.cpu_count()} cores. CPU used in {cpu['wall']:.0f} s: server {cpu['server']:.1f} s "
+        f"({cpu['server'] / len(requests) * 1000:.2f} ms a request), load generator {cpu['load generator']:.1f} s.",
         "",
         f"*All {len(measured['joined'])} connected* (from the last join, {last_join - first:.1f} s in, to the end, "
         f"{end - last_join:.1f} s later):",

@@ -23,9 +23,9 @@ import time
 
 from locust import FastHttpUser, constant, events, task
 
-CODE = os.environ["BENCH_CODE"]
-POLL_ID = os.environ["BENCH_POLL_ID"]
-INSTRUCTOR_COOKIE = os.environ["BENCH_INSTRUCTOR_SESSION"]
+CODE = os.environ.get("BENCH_CODE", "")
+POLL_ID = os.environ.get("BENCH_POLL_ID", "")
+INSTRUCTOR_COOKIE = os.environ.get("BENCH_INSTRUCTOR_SESSION", "")
 OUT = os.environ["BENCH_OUT"]
 # Set: follow the run's frames endpoint as a second request a second (how screens followed a run before the
 # live endpoint carried its frames), for comparison.
@@ -115,6 +115,20 @@ class Instructor(FastHttpUser):
                 self.seen = max(self.seen, body["total"])
             if response.status_code in (200, 204):
                 response.success()
+
+
+class CeilingStudent(FastHttpUser):
+    """The ceiling pass (`locust ... CeilingStudent`): a do-nothing view once a second, on the same server with the
+    same number of connections, so that the live endpoint's latency can be read against what any request costs here."""
+
+    wait_time = constant(1)
+
+    def on_start(self):
+        joined.append((time.time(), time.time()))
+
+    @task
+    def follow(self):
+        self.client.get("/bench/noop", name="do-nothing view (ceiling)")
 
 
 @events.test_stop.add_listener

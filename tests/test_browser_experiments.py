@@ -1,5 +1,8 @@
 """Every experiment in headless Chromium: predict, run, watch the chart grow, compare two runs, scrub the replay."""
 
+import os
+import signal
+
 import pytest
 
 from playground.experiments import EXPERIMENTS
@@ -17,6 +20,10 @@ def submit_preset(page, base_url, slug, preset):
     page.wait_for_url("**/runs/**")
 
 
+def wait_until_drawn(page):
+    page.wait_for_function("document.querySelector('[data-run-chart]').dataset.drawn === 'true'", timeout=60_000)
+
+
 def watch_it_grow(page):
     # The chart gains points while the worker runs, before the verdict exists.
     page.wait_for_function(f"{POINTS} > 0", timeout=60_000)
@@ -32,12 +39,20 @@ def read_the_verdict(page):
 @pytest.mark.parametrize("slug", sorted(EXPERIMENTS))
 def test_predict_run_watch_compare_and_replay(slug, web_server, celery_worker_process, page):
     first, second = list(EXPERIMENTS[slug].presets)[:2]
-    # Two tabs, the second run started while the first still grows (the worker takes two at once): each run is
-    # paced for a person to watch, and one after the other doubled the wait.
+    # Two tabs, both runs at once (the worker takes two): each run is paced for a person to watch, and one after
+    # the other doubled the wait. The worker is stopped until both pages have drawn their empty charts: on a busy
+    # machine Plotly could otherwise finish loading after a run had ended, and the chart would never be seen to grow.
     other = page.context.new_page()
-    submit_preset(other, web_server, slug, first)
+    os.kill(celery_worker_process.pid, signal.SIGSTOP)
+    try:
+        submit_preset(other, web_server, slug, first)
+        wait_until_drawn(other)
+        submit_preset(page, web_server, slug, second)
+        wait_until_drawn(page)
+        assert page.evaluate(POINTS) == 0 and other.evaluate(POINTS) == 0
+    finally:
+        os.kill(celery_worker_process.pid, signal.SIGCONT)
     watch_it_grow(other)
-    submit_preset(page, web_server, slug, second)
     watch_it_grow(page)
     read_the_verdict(other)
     read_the_verdict(page)
