@@ -1,5 +1,9 @@
 """Small helpers the experiment tests share."""
 
+import os
+import signal
+from contextlib import contextmanager
+
 from playground.experiments.base import Experiment
 
 # The two widths every page is checked at in the browser: a laptop's and a phone's.
@@ -19,6 +23,21 @@ def run_collecting(experiment: Experiment, params: dict, seed: int = 7) -> tuple
     frames: list[dict] = []
     summary = experiment.run(params, seed, frames.append)
     return summary, frames
+
+
+RUN_CHART_DRAWN = "document.querySelector('[data-run-chart]').dataset.drawn === 'true'"
+
+
+@contextmanager
+def worker_stopped(worker):
+    """The Celery worker SIGSTOPped for the block: a run submitted meanwhile waits until a page has drawn its empty
+    chart. On a busy machine Plotly can otherwise finish loading after a paced run has ended, and a test that
+    watches the chart grow would see it only whole."""
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
 
 
 class Visitor:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from .support import RUN_CHART_DRAWN, worker_stopped
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 POINTS = "document.querySelector('[data-run-chart]').dataset.points"
@@ -18,9 +20,10 @@ def test_a_learner_opens_the_lesson_runs_the_experiment_and_reads_the_verdict(
     page.get_by_role("link", name="Naive").click()
     page.get_by_label("Crash probability between the two steps").fill("0.05")
     page.get_by_label("Your prediction").fill("40")
-    page.get_by_role("button", name="Run the experiment").click()
-
-    page.wait_for_url("**/runs/**")
+    with worker_stopped(celery_worker_process):
+        page.get_by_role("button", name="Run the experiment").click()
+        page.wait_for_url("**/runs/**")
+        page.wait_for_function(RUN_CHART_DRAWN, timeout=60_000)
     page.wait_for_function(f"Number({POINTS}) > 0", timeout=30_000)
     early = int(page.evaluate(POINTS))
     page.wait_for_function(f"Number({POINTS}) > {early}", timeout=30_000)

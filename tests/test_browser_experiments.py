@@ -1,11 +1,9 @@
 """Every experiment in headless Chromium: predict, run, watch the chart grow, compare two runs, scrub the replay."""
 
-import os
-import signal
-
 import pytest
 
 from playground.experiments import EXPERIMENTS
+from .support import RUN_CHART_DRAWN, worker_stopped
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +16,6 @@ def submit_preset(page, base_url, slug, preset):
     page.get_by_label("Your prediction").fill("10")
     page.get_by_role("button", name="Run the experiment").click()
     page.wait_for_url("**/runs/**")
-
-
-def wait_until_drawn(page):
-    page.wait_for_function("document.querySelector('[data-run-chart]').dataset.drawn === 'true'", timeout=60_000)
 
 
 def watch_it_grow(page):
@@ -40,18 +34,13 @@ def read_the_verdict(page):
 def test_predict_run_watch_compare_and_replay(slug, web_server, celery_worker_process, page):
     first, second = list(EXPERIMENTS[slug].presets)[:2]
     # Two tabs, both runs at once (the worker takes two): each run is paced for a person to watch, and one after
-    # the other doubled the wait. The worker is stopped until both pages have drawn their empty charts: on a busy
-    # machine Plotly could otherwise finish loading after a run had ended, and the chart would never be seen to grow.
+    # the other doubled the wait. Both start once both pages have drawn their empty charts.
     other = page.context.new_page()
-    os.kill(celery_worker_process.pid, signal.SIGSTOP)
-    try:
-        submit_preset(other, web_server, slug, first)
-        wait_until_drawn(other)
-        submit_preset(page, web_server, slug, second)
-        wait_until_drawn(page)
-        assert page.evaluate(POINTS) == 0 and other.evaluate(POINTS) == 0
-    finally:
-        os.kill(celery_worker_process.pid, signal.SIGCONT)
+    with worker_stopped(celery_worker_process):
+        for tab, preset in ((other, first), (page, second)):
+            submit_preset(tab, web_server, slug, preset)
+            tab.wait_for_function(RUN_CHART_DRAWN, timeout=60_000)
+            assert tab.evaluate(POINTS) == 0
     watch_it_grow(other)
     watch_it_grow(page)
     read_the_verdict(other)
