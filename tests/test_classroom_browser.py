@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from classroom.models import Answer, Classroom, Poll
 
+from .support import worker_stopped
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 XSS_NICKNAME = "<script>window.pwned=1</script>"
@@ -98,8 +100,12 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
     frame_requests = []
     for student in (ada, grace):
         student.on("request", lambda request: frame_requests.append(request.url) if "/frames" in request.url else None)
-    teacher.get_by_role("button", name="Start the run").click()
-    teacher.locator("[data-run-chart]").wait_for()
+    # Every screen has the run's empty charts before its first frame (see worker_stopped).
+    with worker_stopped(celery_worker_process):
+        teacher.get_by_role("button", name="Start the run").click()
+        teacher.locator("[data-run-chart]").wait_for()
+        for student in (ada, grace):
+            student.wait_for_function(f"{STUDENT_TRACE} === 0", timeout=60_000)
     # The instructor closes the console: the students' screens follow the run to its end all the same.
     teacher_context = teacher.context
     teacher.close()
