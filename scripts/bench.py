@@ -504,8 +504,9 @@ def bench_class_ceiling() -> list[str]:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, _, usage = os.wait4(generator.pid, 0)
         generator.returncode, wall, server_cpu = 0, time.monotonic() - started, cpu() - before
-    requests = json.loads((work / "ceiling.json").read_text())["requests"]
-    last_join = max(done for _, done in json.loads((work / "ceiling.json").read_text())["joined"])
+    measured = json.loads((work / "ceiling.json").read_text())
+    requests = measured["requests"]
+    last_join = max(done for _, done in measured["joined"])  # every connection's first request
     steady = [r for r in requests if r[0] >= last_join]
     return [f"**Ceiling.** The same server as `make run` serves it and {CLASS_SIZE} connections, each asking a do-nothing "
             f"view (no database, no Redis, every middleware) once a second for {CEILING_SECONDS} s: what any request costs "
