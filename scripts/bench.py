@@ -487,6 +487,19 @@ def serving_cpu(pids: list[int]):
     return lambda: sum(sum(p.cpu_times()[:2]) for p in server if p.is_running())
 
 
+def class_locust(url: str, user_classes: list[str], users: int, seconds: int, env: dict) -> tuple[float, float]:
+    """scripts/classroom_locust.py, headless, with these user classes against url; returns the load generator's CPU
+    seconds and the wall time it ran."""
+    started = time.monotonic()
+    generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
+                                  *user_classes, "--headless", "-u", str(users), "-r", "40", "-t", f"{seconds}s",
+                                  "--host", url, "--only-summary", "--loglevel", "WARNING"],
+                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(generator.pid, 0)
+    generator.returncode = 0  # reaped by wait4: Popen must not wait for it again
+    return usage.ru_utime + usage.ru_stime, time.monotonic() - started
+
+
 def bench_class_ceiling() -> list[str]:
     """The same server and the same 200 connections, each asking a do-nothing view once a second: what any request
     costs on this machine while it also runs the load generator, so the live endpoint's figures can be read against it."""
@@ -496,14 +509,10 @@ def bench_class_ceiling() -> list[str]:
     load, pids = os.getloadavg()[0], []
     with gunicorn_serving("classroom ceiling", as_make_run=True, pids=pids) as url:
         cpu = serving_cpu(pids)
-        before, started = cpu(), time.monotonic()
-        generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
-                                      "CeilingStudent", "--headless", "-u", str(CLASS_SIZE), "-r", "40",
-                                      "-t", f"{CEILING_SECONDS}s", "--host", url, "--only-summary", "--loglevel", "WARNING"],
-                                     cwd=ROOT, env=dict(os.environ, BENCH_OUT=str(work / "ceiling.json")),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, _, usage = os.wait4(generator.pid, 0)
-        generator.returncode, wall, server_cpu = 0, time.monotonic() - started, cpu() - before
+        before = cpu()
+        generator_cpu, wall = class_locust(url, ["CeilingStudent"], CLASS_SIZE, CEILING_SECONDS,
+                                           dict(os.environ, BENCH_OUT=str(work / "ceiling.json")))
+        server_cpu = cpu() - before
     measured = json.loads((work / "ceiling.json").read_text())
     requests = measured["requests"]
     last_join = max(done for _, done in measured["joined"])  # every connection's first request
@@ -512,7 +521,7 @@ def bench_class_ceiling() -> list[str]:
             f"view (no database, no Redis, every middleware) once a second for {CEILING_SECONDS} s: what any request costs "
             f"on this machine while the load generator shares its cores. Load average when it started: {load:.1f}. CPU "
             f"used in {wall:.0f} s: server {server_cpu:.1f} s ({server_cpu / len(requests) * 1000:.2f} ms a request), load "
-            f"generator {usage.ru_utime + usage.ru_stime:.1f} s. All {CLASS_SIZE} connected:", "",
+            f"generator {generator_cpu:.1f} s. All {CLASS_SIZE} connected:", "",
             *latency_table(by_endpoint(steady))]
 
 
@@ -710,13 +719,7 @@ def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> lis
                        BENCH_FRAMES_ENDPOINT=f"/runs/{run.id}/frames" if frames_endpoint else "")
             cpu_so_far = serving_cpu(pids)
             server_cpu = -cpu_so_far()
-            started = time.monotonic()
-            generator = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "classroom_locust.py"),
-                                          "Student", "Instructor", "--headless", "-u", str(CLASS_SIZE + 1), "-r", "40", "-t", f"{CLASS_SECONDS}s",
-                                          "--host", url, "--only-summary", "--loglevel", "WARNING"],
-                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _, _, usage = os.wait4(generator.pid, 0)
-            generator.returncode, wall = 0, time.monotonic() - started
+            generator_cpu, wall = class_locust(url, ["Student", "Instructor"], CLASS_SIZE + 1, CLASS_SECONDS, env)
             server_cpu += cpu_so_far()
         if thread is not None:
             thread.join(timeout=60)
@@ -731,7 +734,7 @@ def bench_class_once(*, follows_run: bool, frames_endpoint: bool = False) -> lis
         instructor.delete()
     return class_report(measured, follows_run=follows_run, frames_endpoint=frames_endpoint, joined=joined,
                         answers=answers, load=load,
-                        cpu={"server": server_cpu, "load generator": usage.ru_utime + usage.ru_stime, "wall": wall})
+                        cpu={"server": server_cpu, "load generator": generator_cpu, "wall": wall})
 
 
 def class_report(measured: dict, *, follows_run: bool, frames_endpoint: bool, joined: int, answers: int, load: float,
