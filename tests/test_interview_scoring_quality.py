@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_DIR, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -287,7 +287,7 @@ def test_the_reserved_set_is_labelled_in_all_five_styles_for_every_prompt():
 needs_spent = pytest.mark.skipif(not has_answers(SPENT_DIR), reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR], ids=lambda d: d.name)
+@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR], ids=lambda d: d.name)
 def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_dir):
     spent = measured(spent_dir)
     if spent is None:
@@ -343,6 +343,19 @@ def test_the_fourth_spent_set_keeps_its_figures():
     assert measured(SPENT_4_DIR)["precision"] >= 0.79 and measured(SPENT_4_DIR)["recall"] >= 0.78, (measured(SPENT_4_DIR)["precision"], measured(SPENT_4_DIR)["recall"])
     assert measured(SPENT_4_DIR)["plain_words_recall"] >= 0.60
     assert sum(salad["ok"] for salad in measured(SPENT_4_DIR)["salad"]) >= 46
+
+
+needs_spent_5 = pytest.mark.skipif(not has_answers(SPENT_5_DIR), reason="tests/interview_answers/spent_heldout_5/ is not there")
+
+
+@needs_spent_5
+def test_the_fifth_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after the fourth tuning round (precision 0.91, recall 0.91, plain-words
+    # recall 0.87, strong > partial > weak on 38 of 48); measured once before, blind: 0.83, 0.78, 0.61 and 30.
+    # Tuning data now: only the next blind set can show issue 12's goals met.
+    assert measured(SPENT_5_DIR)["precision"] >= 0.89 and measured(SPENT_5_DIR)["recall"] >= 0.89, (measured(SPENT_5_DIR)["precision"], measured(SPENT_5_DIR)["recall"])
+    assert measured(SPENT_5_DIR)["plain_words_recall"] >= 0.84
+    assert sum(r["ok"] for r in measured(SPENT_5_DIR)["ranking"] if len(r["compared"]) > 1) >= 36
 
 
 def test_the_report_measures_the_hit_model_leave_one_set_out_when_asked(tmp_path):
