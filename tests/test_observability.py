@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from playground.models import ExperimentRun
 
@@ -17,7 +18,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_metrics_show_latency_by_view_and_what_the_app_did_from_loopback_only(web_server, settings):
-    ExperimentRun.objects.create(experiment_slug="dual-write", params={}, seed=1, status=ExperimentRun.Status.QUEUED)
+    # Dispatched just now: a worker left running by an earlier test has a reaper that would otherwise send this
+    # undispatched run to itself and claim it before /metrics is read (it leaves a dispatched one for 30 s).
+    ExperimentRun.objects.create(experiment_slug="dual-write", params={}, seed=1, status=ExperimentRun.Status.QUEUED,
+                                 dispatched_at=timezone.now())
     # One kept-alive connection stays with one gunicorn process, whose own latency figures /metrics shows
     # (`make run` adds every process's up with PROMETHEUS_MULTIPROC_DIR; this fixture does not set it).
     connection = http.client.HTTPConnection(web_server.removeprefix("http://"), timeout=10)
