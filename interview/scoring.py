@@ -106,8 +106,11 @@ def split_sentences(text: str) -> list[Sentence]:
         block = text[block_start:block_end]
         cut = 0
         for m in _SENTENCE_END.finditer(block):
-            before = re.search(r"([A-Za-z.]+)$", block[cut:m.start()])
-            if before and (before.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(before.group(1)) == 1):
+            # "doesn't." ends a sentence, so the word before the stop keeps its apostrophe; a lone capital
+            # ("replica B.") ends one too, and only a lone lowercase letter reads as part of an abbreviation.
+            before = re.search(r"([A-Za-z.'’]+)$", block[cut:m.start()])
+            if before and (before.group(1).lower().rstrip(".") in _ABBREVIATIONS or before.group(1).islower()
+                           and len(before.group(1)) == 1):
                 continue
             _append(sentences, text, block_start + cut, block_start + m.end())
             cut = m.end()

@@ -41,6 +41,13 @@ def test_soft_line_wraps_do_not_split_a_sentence_but_bullets_and_blank_lines_do(
         "We write the order and\nthe event in one transaction", "a relay publishes it", "consumers dedupe", "Done"]
 
 
+def test_a_contraction_or_a_capital_letter_before_the_stop_ends_a_sentence():
+    # "doesn't." once read as the abbreviation "t.", so its "n't" negated the next sentence too.
+    text = "The broker doesn't. Then the relay retries from node B. It is idempotent."
+    assert [s.text for s in split_sentences(text)] == [
+        "The broker doesn't.", "Then the relay retries from node B.", "It is idempotent."]
+
+
 def test_abbreviations_and_ellipses_do_not_end_a_sentence():
     text = "Use a broker, e.g. Kafka or SQS. Lock it with SELECT ... FOR UPDATE first. Then commit."
     assert len(split_sentences(text)) == 3
