@@ -37,7 +37,7 @@ import yaml
 from config.yaml_files import load_yaml
 
 from .script_files import SCRIPTS_DIR, parse_script_dir
-from .scoring import score_answer
+from .scoring import percent, score_answer
 
 ANSWERS_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answers"
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "interview_answers_heldout"
@@ -231,12 +231,49 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
             if item.id not in gold and not item.matched and any(m.reason.startswith("negated") for m in item.discounted):
                 negated_ignored += 1
 
+    ranking, salad = _orderings(rows, lambda row: row["result"].total)
+    # What a grader that credited exactly the labelled items would score: where it is out of order too (a partial
+    # answer labelled with nothing, or with as much as the strong ones), no grader faithful to the labels can rank it.
+    label_ranking, label_salad = _orderings(rows, lambda row: _labelled_total(row["answer"], row["result"]))
+
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "answers": len(rows),
+        "scripts": len({row["answer"].script for row in rows}),
+        "prompts": len({(row["answer"].script, row["answer"].prompt) for row in rows}),
+        "precision": precision,
+        "recall": recall,
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "tp": tp, "fp": fp, "fn": fn,
+        "labels": {label: _group_stats(stats) for label, stats in per_label.items()},
+        "styles": {style: _group_stats(stats) for style, stats in sorted(per_style.items())},
+        "plain_words_recall": _group_stats(per_style[PLAIN_WORDS])["recall"] if PLAIN_WORDS in per_style else None,
+        "ranking": ranking,
+        "salad": salad,
+        "label_ranking": label_ranking,
+        "label_salad": label_salad,
+        "negation_failures": negation_failures,
+        "negated_ignored": negated_ignored,
+        "item_errors": item_errors.most_common(),
+        "rows": rows,
+    }
+
+
+def _labelled_total(answer: LabelledAnswer, result) -> int:
+    """The score of an answer credited with exactly its labelled items, each in full."""
+    return percent(sum(item.weight for item in result.items if item.id in answer.covers),
+                   sum(item.weight for item in result.items))
+
+
+def _orderings(rows: list[dict], score_of) -> tuple[list[dict], list[dict]]:
+    """Per prompt, whether the mean strong > partial > weak score; per salad answer, whether it scores below the
+    mean partial answer of its prompt (of its script where the prompt has none)."""
     by_prompt: dict[tuple[str, int], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     by_script: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         answer = row["answer"]
-        by_prompt[(answer.script, answer.prompt)][answer.label].append(row["result"].total)
-        by_script[answer.script][answer.label].append(row["result"].total)
+        by_prompt[(answer.script, answer.prompt)][answer.label].append(score_of(row))
+        by_script[answer.script][answer.label].append(score_of(row))
     ranking = []
     for (script, number), labels in sorted(by_prompt.items()):
         means = {label: mean(scores) for label, scores in labels.items()}
@@ -250,28 +287,9 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
             continue
         partials = by_prompt[(answer.script, answer.prompt)].get("partial") or by_script[answer.script].get("partial")
         bar = mean(partials) if partials else None
-        salad.append({"answer": answer.name, "score": row["result"].total, "partial_mean": bar,
-                      "ok": bar is None or row["result"].total < bar})
-
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    return {
-        "answers": len(rows),
-        "scripts": len({row["answer"].script for row in rows}),
-        "prompts": len(by_prompt),
-        "precision": precision,
-        "recall": recall,
-        "f1": _ratio(2 * precision * recall, precision + recall),
-        "tp": tp, "fp": fp, "fn": fn,
-        "labels": {label: _group_stats(stats) for label, stats in per_label.items()},
-        "styles": {style: _group_stats(stats) for style, stats in sorted(per_style.items())},
-        "plain_words_recall": _group_stats(per_style[PLAIN_WORDS])["recall"] if PLAIN_WORDS in per_style else None,
-        "ranking": ranking,
-        "salad": salad,
-        "negation_failures": negation_failures,
-        "negated_ignored": negated_ignored,
-        "item_errors": item_errors.most_common(),
-        "rows": rows,
-    }
+        salad.append({"answer": answer.name, "score": score_of(row), "partial_mean": bar,
+                      "ok": bar is None or score_of(row) < bar})
+    return ranking, salad
 
 
 def _group_stats(stats: dict) -> dict:
@@ -324,6 +342,7 @@ def _set_tables(report: dict) -> list[str]:
     if any(a["answer"].style for a in report["rows"]):
         lines += ["", *_style_table(report)]
     ranked = [r for r in report["ranking"] if len(r["compared"]) > 1]
+    label_ranked = [r for r in report["label_ranking"] if len(r["compared"]) > 1]
     lines += [
         "",
         f"- Ranking: strong > partial > weak on {sum(r['ok'] for r in ranked)} of {len(ranked)} prompts"
@@ -331,6 +350,11 @@ def _set_tables(report: dict) -> list[str]:
            if not all(r["ok"] for r in ranked) else "") + ".",
         f"- Keyword salad below the mean partial answer of its prompt: {sum(s['ok'] for s in report['salad'])} "
         f"of {len(report['salad'])}.",
+        f"- Credited with exactly their labelled items, the answers would rank strong > partial > weak on "
+        f"{sum(r['ok'] for r in label_ranked)} of {len(label_ranked)} prompts and salad below partial on "
+        f"{sum(s['ok'] for s in report['label_salad'])} of {len(report['label_salad'])}: the ceiling for a grader "
+        "faithful to the labels (a partial answer labelled with nothing, or with as much as the strong ones, "
+        "cannot be put in order by its rubric items).",
         f"- Negated mentions: {report['negated_ignored']} ignored as they should be; "
         f"{len(report['negation_failures'])} uncredited items earned by a sentence containing a negation.",
     ]
@@ -415,11 +439,11 @@ def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS
     ]
     for directory, spent, halves in spent_sets:
         lines += [_set_summary(f"spent held-out, now tuning (`{directory.name}/`)", spent),
-                  _set_summary("… its prompts' half A (tuned on)", halves["A"]),
-                  _set_summary("… its prompts' half B (checked on)", halves["B"])]
+                  _set_summary("… its prompts' half A", halves["A"]),
+                  _set_summary("… its prompts' half B", halves["B"])]
     if both:
-        lines += [_set_summary("all spent sets, half A of the prompts (tuned on)", both["A"]),
-                  _set_summary("all spent sets, half B of the prompts (checked on)", both["B"])]
+        lines += [_set_summary("all spent sets, half A of the prompts", both["A"]),
+                  _set_summary("all spent sets, half B of the prompts", both["B"])]
     if heldout is not None:
         lines.append(_set_summary(f"held-out (`{Path(heldout_dir).name}/`)", heldout))
     else:
@@ -456,7 +480,8 @@ def report_markdown(answers_dir: Path = ANSWERS_DIR, scripts_dir: Path = SCRIPTS
             f"of {spent['scripts']} scripts, written blind, tuned on since 2026-12-02",
             "",
             SPENT_NOTES.get(directory.name, "Written and labelled blind, measured once, then spent on tuning.")
-            + " Half B is the fairer of the two halves, but neither is an honest measurement.",
+            + " The first rounds tuned on half A of the prompts and checked on half B; since the fourth round both "
+            "halves are tuned on, so neither is an honest measurement.",
             "",
             *_set_tables(spent),
         ]

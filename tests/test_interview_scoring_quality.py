@@ -126,6 +126,21 @@ def test_a_held_out_directory_is_measured_with_styles_and_plain_words_recall(tmp
     assert report["salad"][0]["partial_mean"] == report["ranking"][0]["means"]["partial"]  # its own prompt's partials
 
 
+def test_the_ranking_a_grader_true_to_the_labels_would_reach_is_measured_beside_the_graders(tmp_path):
+    # A partial answer labelled with no item ties the weak one, so even exact credit cannot order that prompt.
+    answers = [dict(answer) for answer in HELD_OUT["answers"]]
+    answers[2]["covers"] = []
+    report = evaluate(write_answers(tmp_path / "heldout", {**HELD_OUT, "answers": answers}), FIXTURE_SCRIPTS)
+    assert [r["ok"] for r in report["label_ranking"]] == [False]
+    assert report["label_ranking"][0]["means"] == {"strong": 100, "partial": 0, "weak": 0, "keyword-salad": 0}
+    assert [s["ok"] for s in report["label_salad"]] == [False]  # 0 is not below 0
+    as_labelled = evaluate(write_answers(tmp_path / "labelled", HELD_OUT), FIXTURE_SCRIPTS)
+    assert [r["ok"] for r in as_labelled["label_ranking"]] == [True]
+    assert as_labelled["label_ranking"][0]["means"]["partial"] == 38  # two-commit-points: 3 of the 8 weight points
+    assert any("Credited with exactly their labelled items" in line and "on 0 of 1 prompts" in line
+               for line in report_markdown(tmp_path / "heldout", FIXTURE_SCRIPTS, tmp_path / "none", []))
+
+
 def test_the_report_has_a_held_out_section_only_when_there_are_held_out_answers(tmp_path):
     tuning = write_answers(tmp_path / "tuning", {**HELD_OUT, "answers": HELD_OUT["answers"][:1] + HELD_OUT["answers"][2:]})
     absent = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "no-such-dir", [tmp_path / "no-such-dir"])
@@ -181,8 +196,8 @@ def test_the_report_shows_the_spent_set_and_its_two_halves_by_style(tmp_path):
     tuning = write_answers(tmp_path / "tuning", HELD_OUT)
     lines = report_markdown(tuning, FIXTURE_SCRIPTS, tmp_path / "none", [write_answers(tmp_path / "spent", HELD_OUT)])
     assert any(line.startswith("| spent held-out, now tuning (`spent/`) | 5 |") for line in lines)
-    assert any(line.startswith("| … its prompts' half A (tuned on) |") for line in lines)
-    assert any(line.startswith("| … its prompts' half B (checked on) |") for line in lines)
+    assert any(line.startswith("| … its prompts' half A |") for line in lines)
+    assert any(line.startswith("| … its prompts' half B |") for line in lines)
     assert any(line.startswith("### Spent held-out set `spent/`: 5 answers") for line in lines)
     # By style: the tuning set, the spent set and the one half that holds the prompt.
     assert sum(line.startswith("| plain-words |") for line in lines) == 3
