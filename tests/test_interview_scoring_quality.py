@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_DIR, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -302,7 +302,7 @@ def test_the_reserved_set_is_labelled_in_all_five_styles_for_every_prompt():
 needs_spent = pytest.mark.skipif(not has_answers(SPENT_DIR), reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR], ids=lambda d: d.name)
+@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR], ids=lambda d: d.name)
 def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_dir):
     spent = measured(spent_dir)
     if spent is None:
@@ -315,10 +315,12 @@ def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_di
 def test_the_spent_set_keeps_what_tuning_on_it_gained():
     # Floors a little under the figures of 2026-12-02 (precision 0.81, recall 0.82, plain-words recall 0.69,
     # salad below partial on 45 of 48; 0.75, 0.80, 0.64 and 37 before tuning), not goals: these answers are
-    # tuning data now, so only the new blind set can show issue 12's goals met.
+    # tuning data now, so only the new blind set can show issue 12's goals met. Salad is 42, not 43, since the
+    # fifth round: exactly-once prompt 2's partial answer lost two items its labels never gave it (30 -> 18), and
+    # its salad scores 27 on items only listed.
     assert measured(SPENT_DIR)["precision"] >= 0.79 and measured(SPENT_DIR)["recall"] >= 0.80, (measured(SPENT_DIR)["precision"], measured(SPENT_DIR)["recall"])
     assert measured(SPENT_DIR)["plain_words_recall"] >= 0.67
-    assert sum(salad["ok"] for salad in measured(SPENT_DIR)["salad"]) >= 43
+    assert sum(salad["ok"] for salad in measured(SPENT_DIR)["salad"]) >= 42
     assert measured(SPENT_DIR)["styles"]["keyword-salad"]["fp"] <= 12 and measured(SPENT_DIR)["styles"]["weak"]["fp"] <= 32
 
 
@@ -371,6 +373,19 @@ def test_the_fifth_spent_set_keeps_what_tuning_on_it_gained():
     assert measured(SPENT_5_DIR)["precision"] >= 0.89 and measured(SPENT_5_DIR)["recall"] >= 0.89, (measured(SPENT_5_DIR)["precision"], measured(SPENT_5_DIR)["recall"])
     assert measured(SPENT_5_DIR)["plain_words_recall"] >= 0.84
     assert sum(r["ok"] for r in measured(SPENT_5_DIR)["ranking"] if len(r["compared"]) > 1) >= 36
+
+
+needs_spent_6 = pytest.mark.skipif(not has_answers(SPENT_6_DIR), reason="tests/interview_answers/spent_heldout_6/ is not there")
+
+
+@needs_spent_6
+def test_the_sixth_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after the fifth tuning round (precision 0.94, recall 0.95, plain-words
+    # recall 0.97, strong > partial > weak on 46 of 48); measured once before, blind: 0.87, 0.84, 0.77 and 38.
+    # Tuning data now: only the seventh blind set can show issue 12's goals met.
+    assert measured(SPENT_6_DIR)["precision"] >= 0.92 and measured(SPENT_6_DIR)["recall"] >= 0.93, (measured(SPENT_6_DIR)["precision"], measured(SPENT_6_DIR)["recall"])
+    assert measured(SPENT_6_DIR)["plain_words_recall"] >= 0.94
+    assert sum(r["ok"] for r in measured(SPENT_6_DIR)["ranking"] if len(r["compared"]) > 1) >= 44
 
 
 def test_the_report_measures_the_hit_model_leave_one_set_out_when_asked(tmp_path):
