@@ -1,6 +1,6 @@
 """How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
-written alongside the patterns; the six spent held-out sets in tests/interview_answers/spent_heldout/,
-spent_heldout_2/ to spent_heldout_6/, written blind but tuned against or trained on since
+written alongside the patterns; the seven spent held-out sets in tests/interview_answers/spent_heldout/,
+spent_heldout_2/ to spent_heldout_7/, written blind but tuned against or trained on since
 2026-12-02 (each reported on its own and in two halves of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
 a held-out set in tests/interview_answers_heldout/,
 written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
@@ -48,7 +48,8 @@ SPENT_3_DIR = ANSWERS_DIR / "spent_heldout_3"
 SPENT_4_DIR = ANSWERS_DIR / "spent_heldout_4"
 SPENT_5_DIR = ANSWERS_DIR / "spent_heldout_5"
 SPENT_6_DIR = ANSWERS_DIR / "spent_heldout_6"
-SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR)
+SPENT_7_DIR = ANSWERS_DIR / "spent_heldout_7"
+SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -82,6 +83,11 @@ SPENT_NOTES = {
                        "recall 0.84, plain-words recall 0.77, strong > partial > weak on 38 of 48 prompts, salad < "
                        "partial on 42 of 48), then spent in the fifth tuning round (2026-12-03), which tuned the rubric "
                        "items' patterns and ideas on all six blind sets pooled; the hit model is trained on it.",
+    "spent_heldout_7": "Written on 2026-12-02 and labelled blind on 2026-12-03, measured once after the fifth round "
+                       "(precision 0.81, recall 0.84, plain-words recall 0.71, strong > partial > weak on 33 of 48 "
+                       "prompts, salad < partial on 39 of 48), then spent in the sixth tuning round (2026-12-03), which "
+                       "tuned the rubric items' patterns and ideas on all seven blind sets pooled; the hit model is "
+                       "trained on it.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")
