@@ -389,6 +389,19 @@ def test_the_sixth_spent_set_keeps_what_tuning_on_it_gained():
     assert sum(r["ok"] for r in measured(SPENT_6_DIR)["ranking"] if len(r["compared"]) > 1) >= 44
 
 
+needs_spent_7 = pytest.mark.skipif(not has_answers(SPENT_7_DIR), reason="tests/interview_answers/spent_heldout_7/ is not there")
+
+
+@needs_spent_7
+def test_the_seventh_spent_set_keeps_what_tuning_on_it_gained():
+    # Floors a little under the figures after the sixth tuning round (precision 0.92, recall 0.85, plain-words
+    # recall 0.72, strong > partial > weak on 36 of 48, which its labels allow on 34 and the grader beats by
+    # giving a quarter for items only listed); measured once before, blind: 0.81, 0.84, 0.71 and 33.
+    assert measured(SPENT_7_DIR)["precision"] >= 0.90 and measured(SPENT_7_DIR)["recall"] >= 0.83, (measured(SPENT_7_DIR)["precision"], measured(SPENT_7_DIR)["recall"])
+    assert measured(SPENT_7_DIR)["plain_words_recall"] >= 0.69
+    assert sum(r["ok"] for r in measured(SPENT_7_DIR)["ranking"] if len(r["compared"]) > 1) >= 34
+
+
 def test_the_report_measures_the_hit_model_leave_one_set_out_when_asked(tmp_path):
     tuning = write_answers(tmp_path / "tuning", HELD_OUT)
     spent = [write_answers(tmp_path / name, HELD_OUT) for name in ("spent", "spent_2")]
