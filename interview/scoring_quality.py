@@ -78,11 +78,12 @@ SPENT_NOTES = {
                        "plain-words recall 0.61, strong > partial > weak on 30 of 48 prompts, salad < partial on 42 "
                        "of 48), then spent in the fourth tuning round (2026-12-02, evening), which tuned the rubric "
                        "items' patterns and ideas on all five blind sets pooled; the hit model is trained on it. The fifth "
-                       "round (2026-12-03) tuned them on all six blind sets pooled.",
+                       "and sixth rounds (2026-12-03) tuned them on all six and all seven blind sets pooled.",
     "spent_heldout_6": "Written and labelled blind on 2026-12-02, measured once after the fourth round (precision 0.87, "
                        "recall 0.84, plain-words recall 0.77, strong > partial > weak on 38 of 48 prompts, salad < "
                        "partial on 42 of 48), then spent in the fifth tuning round (2026-12-03), which tuned the rubric "
-                       "items' patterns and ideas on all six blind sets pooled; the hit model is trained on it.",
+                       "items' patterns and ideas on all six blind sets pooled; the hit model is trained on it. The sixth "
+                       "round (2026-12-03) tuned them on all seven blind sets pooled.",
     "spent_heldout_7": "Written on 2026-12-02 and labelled blind on 2026-12-03, measured once after the fifth round "
                        "(precision 0.81, recall 0.84, plain-words recall 0.71, strong > partial > weak on 33 of 48 "
                        "prompts, salad < partial on 39 of 48), then spent in the sixth tuning round (2026-12-03), which "
