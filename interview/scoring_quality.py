@@ -1,7 +1,6 @@
 """How good is the scorer? Measured on labelled answers: the tuning set in tests/interview_answers/,
-written alongside the patterns; the seven spent held-out sets in tests/interview_answers/spent_heldout/,
-spent_heldout_2/ to spent_heldout_7/, written blind but tuned against or trained on since
-2026-12-02 (each reported on its own and in two halves of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
+written alongside the patterns; the spent held-out sets in tests/interview_answers/spent_heldout*/ (SPENT_DIRS),
+written blind but tuned against or trained on since 2026-12-02 (each reported on its own and in two halves of its prompts, and all sets' halves together; see SPENT_NOTES for what was tuned on which); and — when present —
 a held-out set in tests/interview_answers_heldout/,
 written blind (by people who saw only the scenario and the prompt) and never shown to whoever tunes
 the vocabulary. The held-out figures are the honest ones; the tuning figures are an upper bound.
@@ -300,8 +299,8 @@ def _orderings(rows: list[dict], score_of) -> tuple[list[dict], list[dict]]:
             continue
         partials = by_prompt[(answer.script, answer.prompt)].get("partial") or by_script[answer.script].get("partial")
         bar = mean(partials) if partials else None
-        salad.append({"answer": answer.name, "score": score_of(row), "partial_mean": bar,
-                      "ok": bar is None or score_of(row) < bar})
+        score = score_of(row)
+        salad.append({"answer": answer.name, "score": score, "partial_mean": bar, "ok": bar is None or score < bar})
     return ranking, salad
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_DIR, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_DIR, SPENT_DIRS, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -304,7 +304,7 @@ def test_the_reserved_set_is_labelled_in_all_five_styles_for_every_prompt():
 needs_spent = pytest.mark.skipif(not has_answers(SPENT_DIR), reason="tests/interview_answers/spent_heldout/ is not there")
 
 
-@pytest.mark.parametrize("spent_dir", [SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR], ids=lambda d: d.name)
+@pytest.mark.parametrize("spent_dir", SPENT_DIRS, ids=lambda d: d.name)
 def test_each_spent_set_is_labelled_in_all_five_styles_for_every_prompt(spent_dir):
     spent = measured(spent_dir)
     if spent is None:
