@@ -48,7 +48,8 @@ SPENT_4_DIR = ANSWERS_DIR / "spent_heldout_4"
 SPENT_5_DIR = ANSWERS_DIR / "spent_heldout_5"
 SPENT_6_DIR = ANSWERS_DIR / "spent_heldout_6"
 SPENT_7_DIR = ANSWERS_DIR / "spent_heldout_7"
-SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR)
+SPENT_8_DIR = ANSWERS_DIR / "spent_heldout_8"
+SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -88,6 +89,11 @@ SPENT_NOTES = {
                        "prompts, salad < partial on 39 of 48), then spent in the sixth tuning round (2026-12-03), which "
                        "tuned the rubric items' patterns and ideas on all seven blind sets pooled; the hit model is "
                        "trained on it.",
+    "spent_heldout_8": "Written and labelled blind on 2026-12-03, measured once after the sixth round (precision 0.87, "
+                       "recall 0.88, plain-words recall 0.79, strong > partial > weak on 40 of 48 prompts, salad < "
+                       "partial on 44 of 48), then spent in the seventh tuning round (2026-12-03), which tuned six "
+                       "scripts' patterns and ideas and two vocabulary concepts on all eight blind sets pooled; the hit "
+                       "model is trained on it.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_DIR, SPENT_DIRS, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR, SPENT_DIR, SPENT_DIRS, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -245,6 +245,7 @@ needs_heldout = pytest.mark.skipif(
 # marker goes and the goal is kept. Salad below partial on every prompt was met by the fourth set (48 of 48) and by
 # none since; the eighth set's labels allow only 36 of 48 and strong > partial > weak on 35 (a partial answer
 # labelled with nothing ties the weak one), where the grader reaches 44 and 40.
+# The eighth set is spent (the seventh round tuned on it); these wait for the ninth.
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 12's held-out goals are not met yet (see docs/benchmarks.md)")
 
 
@@ -375,6 +376,8 @@ LATER_SPENT_FLOORS = [
     # After the sixth round: 0.92, 0.85, 0.72 and 36 (its labels allow 34; the grader passes more because items said
     # but not earned still score a quarter); blind: 0.81, 0.84, 0.71 and 33.
     pytest.param(SPENT_7_DIR, (0.90, 0.83, 0.69, 34), id="spent_heldout_7"),
+    # Measured once, blind, after the sixth round: 0.87, 0.88, 0.79 and 40 (its labels allow 35).
+    pytest.param(SPENT_8_DIR, (0.85, 0.86, 0.77, 38), id="spent_heldout_8"),
 ]
 
 
