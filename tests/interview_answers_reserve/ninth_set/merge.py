@@ -1,10 +1,13 @@
-import yaml, json, sys
+import os, yaml, json, sys
 from pathlib import Path
 S = Path('/work/main/interview/scripts')
 key = json.load(open('/tmp/set9/key.json'))
 HALVES = {'H1': ['choose-a-message-broker', 'consistency-per-operation', 'exactly-once-payments', 'find-the-bottleneck', 'high-availability-order-platform'],
           'H2': ['ledger-distributed-locking', 'order-placement-without-dual-writes', 'payments-ledger-reconciliation', 'retries-and-thundering-herd', 'travel-booking-saga']}
-PAIRS = {'H1': ('L1a', 'L1b'), 'H2': ('L2a', 'L2b')}
+# H2's planned second labeller (L2b) never wrote its labels; L2c labelled that half instead.
+PAIRS = {'H1': ('L1a', 'L1b'), 'H2': ('L2a', 'L2c')}
+# ONLY=H1 or ONLY=H2 merges one half, when the other is not labelled yet.
+HALVES = {h: v for h, v in HALVES.items() if h in os.environ.get('ONLY', 'H1 H2').split()}
 rubric = {}
 for f in S.glob('*.yaml'):
     sc = yaml.safe_load(f.read_text())
