@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR, SPENT_DIR, SPENT_DIRS, evaluate, has_answers,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR, SPENT_9_DIR, SPENT_DIR,
+                                      SPENT_DIRS, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
 if not any(ANSWERS_DIR.glob("*.yaml")):
@@ -245,6 +246,7 @@ needs_heldout = pytest.mark.skipif(
 # day it passes, so the marker goes and the goal is kept. Salad below partial on every prompt was met by the fourth
 # set (48 of 48) and by none since. The ninth set's labels allow only 26 of 48 on both orderings (22 of its partial
 # answers are labelled with nothing and tie the weak ones), where the grader reaches 40 and 42.
+# The ninth set is spent (the eighth round tunes on it); these wait for the tenth.
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 12's held-out goals are not met yet (see docs/benchmarks.md)")
 
 
@@ -377,6 +379,8 @@ LATER_SPENT_FLOORS = [
     pytest.param(SPENT_7_DIR, (0.90, 0.83, 0.69, 34), id="spent_heldout_7"),
     # After the seventh round: 0.93, 0.89, 0.81 and 42 (its labels allow 35); blind: 0.87, 0.88, 0.79 and 40.
     pytest.param(SPENT_8_DIR, (0.88, 0.87, 0.78, 39), id="spent_heldout_8"),
+    # Measured once, blind, after the seventh round: 0.85, 0.89, 0.85 and 40 (its labels allow 26).
+    pytest.param(SPENT_9_DIR, (0.83, 0.87, 0.83, 38), id="spent_heldout_9"),
 ]
 
 
