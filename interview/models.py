@@ -136,7 +136,7 @@ class FollowUpAnswer(models.Model):
     started_at = models.DateTimeField()  # shown with the scored answer: its clock runs from here
     submitted_at = models.DateTimeField(null=True, blank=True)
     text = models.TextField(blank=True)
-    status = models.CharField(max_length=16, blank=True)  # met | listed | missed, once submitted
+    status = models.CharField(max_length=16, blank=True)  # met | listed | almost | missed, once submitted
     credit = models.FloatField(null=True, blank=True)
     result = models.JSONField(default=dict)  # interview.scoring.ItemResult.to_dict()
 

@@ -14,10 +14,10 @@ from lessons.models import Lesson
 from playground.experiments import get_experiment
 
 from .models import FollowUpAnswer, PracticeSession, PromptAnswer
-from .scoring import LISTED, MET, MISSED, percent
+from .scoring import ALMOST, LISTED, MET, MISSED, percent
 
 # What the rubric's verdict means in the learner's own terms.
-RUBRIC_AS_SELF = {MET: "covered", LISTED: "partly", MISSED: "missed"}
+RUBRIC_AS_SELF = {MET: "covered", LISTED: "partly", ALMOST: "partly", MISSED: "missed"}
 
 
 def assessment_rows(answer: PromptAnswer) -> list[dict]:

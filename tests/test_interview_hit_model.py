@@ -4,7 +4,7 @@ can regenerate, and only ever adding credit the hand-written rules did not give.
 import json
 
 from interview.hit_model import MODEL_PATH, HitModel, Row, fit, fit_rows, load_model, model_file_text, train_shipped
-from interview.scoring import LISTED, MET, MISSED, score_answer
+from interview.scoring import ALMOST, LISTED, MET, score_answer
 
 FENCING = [{
     "id": "fencing-token", "weight": 3, "description": "Fencing tokens checked by the store.", "follow_up": "?",
@@ -50,17 +50,17 @@ def test_the_fit_learns_which_way_a_feature_points():
 def test_a_near_miss_the_model_is_sure_of_is_credited_and_shown_where_it_was_said():
     # Two of the three concepts of the idea; the rules alone miss it.
     text = "When the lock is granted it carries a version number. Writes go to the ledger."
-    assert score_answer(text, FENCING, model=None).items[0].status == MISSED
+    assert score_answer(text, FENCING, model=None).items[0].status == ALMOST
     item = score_answer(text, FENCING, model=a_model(near_share=10.0)).items[0]
     assert item.status == MET and item.pattern.startswith("near miss of idea: ")
     assert item.sentence == "When the lock is granted it carries a version number."
     assert all(item.sentence.find(text[a:b]) >= 0 for a, b in item.match_spans)
 
 
-def test_a_doubted_near_miss_earns_nothing_and_the_shipped_model_does_not_credit_half_an_idea():
+def test_a_doubted_near_miss_stays_almost_and_the_shipped_model_does_not_credit_part_of_an_idea():
     text = "When the lock is granted it carries a version number. Writes go to the ledger."
-    assert score_answer(text, FENCING, model=a_model(near_share=-10.0)).items[0].status == MISSED
-    assert score_answer("Every lock grant carries a counter, and we log it.", FENCING).items[0].status == MISSED
+    assert score_answer(text, FENCING, model=a_model(near_share=-10.0)).items[0].status == ALMOST
+    assert score_answer("Every lock grant carries a counter, and we log it.", FENCING).items[0].status == ALMOST
 
 
 def test_the_model_never_takes_away_credit_the_rules_gave():

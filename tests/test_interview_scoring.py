@@ -6,9 +6,12 @@ import pytest
 
 from interview.script_files import parse_script_file
 from interview.scoring import (
+    ALMOST,
     LISTED,
     MET,
     MISSED,
+    NEAR_CREDIT,
+    SALAD_CREDIT,
     evidence_parts,
     highlight_segments,
     negation_of,
@@ -333,14 +336,31 @@ def test_an_idea_may_span_two_consecutive_sentences_but_not_three():
     assert score_answer(three, FENCING).items[0].status == MISSED
 
 
-def test_half_an_idea_earns_nothing():
-    assert score_answer("Every lock grant carries a counter, and we log it.", FENCING).items[0].status == MISSED
+def test_two_thirds_of_an_idea_is_almost_said_and_earns_a_little_not_the_item():
+    item = score_answer("Every lock grant carries a counter, and we log it.", FENCING).items[0]
+    assert item.status == ALMOST and not item.matched
+    assert item.credit == pytest.approx(NEAR_CREDIT * 2 / 3) and item.sentence
+    assert score_answer("We log every lock grant.", FENCING).items[0].status == MISSED  # a third of it is nothing
+
+
+def test_almost_said_scores_below_listed_and_above_nothing():
+    almost = score_answer("Every lock grant carries a counter, and we log it.", FENCING)
+    listed = score_answer("Fencing tokens.", FENCING)
+    nothing = score_answer("We log every lock grant.", FENCING)
+    assert listed.items[0].status == LISTED and listed.items[0].credit == SALAD_CREDIT
+    assert listed.total > almost.total > nothing.total == 0
+
+
+def test_keyword_salad_earns_nothing_for_what_it_almost_said():
+    salad = "Locks. Counters. Versions. Leases. Redlock. Zookeeper. Etcd. Consensus. Quorum. Raft."
+    result = score_answer(salad, FENCING)
+    assert result.salad and result.items[0].status != ALMOST
 
 
 def test_a_negated_concept_does_not_complete_an_idea():
     text = "The lock grant has a counter but it never goes up and nothing is monotonic about it."
     item = score_answer(text, FENCING).items[0]
-    assert item.status == MISSED and any(m.reason.startswith("negated") for m in item.discounted)
+    assert not item.matched and item.credit < SALAD_CREDIT and any(m.reason.startswith("negated") for m in item.discounted)
 
 
 def test_a_negation_binds_to_the_next_word_only():
@@ -352,7 +372,7 @@ def test_a_negation_binds_to_the_next_word_only():
 
 def test_one_word_cannot_say_two_concepts_of_an_idea():
     rubric = [{**FENCING[0], "match": [r"^$never"], "ideas": [["counter", "counter|version"]]}]
-    assert score_answer("We keep a counter of the grants here.", rubric).items[0].status == MISSED
+    assert score_answer("We keep a counter of the grants here.", rubric).items[0].status == ALMOST  # one of two
     assert score_answer("We keep a counter and a version of the grants here.", rubric).items[0].status == MET
 
 
@@ -405,9 +425,9 @@ def test_a_tilde_element_names_the_harm_a_mechanism_prevents_even_when_negated()
     plain = [{**storm[0], "ideas": [["retry", "jitter", "storm|pile up"]]}]
     text = "Retries wait a random time first, so they can't pile up into a storm."
     assert score_answer(text, storm).items[0].status == MET
-    assert score_answer(text, plain).items[0].status == MISSED
+    assert not score_answer(text, plain).items[0].matched
     # The other elements still obey negation.
-    assert score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].status == MISSED
+    assert not score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].matched
 
 
 # --- the real rubrics: the mechanism earns an item, a mention of its term does not ----------------
@@ -530,4 +550,4 @@ def _idea_item(phrase: str) -> dict:
 def test_symbols_in_an_idea_phrase_are_read_as_words_not_dropped(phrase, said, not_said):
     # "15%" is not any 15, "t+2" is not "t" and "2", "/s" is not any lone s.
     assert statuses(said, [_idea_item(phrase)]) == {"figure": MET}
-    assert statuses(not_said, [_idea_item(phrase)]) == {"figure": MISSED}
+    assert statuses(not_said, [_idea_item(phrase)]) != {"figure": MET}

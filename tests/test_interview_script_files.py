@@ -236,7 +236,7 @@ def test_the_shared_vocabulary_parses_and_every_script_uses_it():
 
 
 def test_the_high_availability_script_ends_with_the_source_articles_own_question():
-    from interview.scoring import score_answer
+    from interview.scoring import ALMOST, MISSED, NEAR_CREDIT, score_answer
 
     script = parse_script_file(SCRIPTS_DIR / "high-availability-order-platform.yaml", lesson_slugs=lesson_slugs_on_disk())
     last = script.prompts[-1]
@@ -252,7 +252,9 @@ def test_the_high_availability_script_ends_with_the_source_articles_own_question
                  "retry mechanisms with exponential backoff and jitter, and Circuit Breakers (using a library like "
                  "Resilience4j) on all synchronous network calls between microservices.")
     result = score_answer(candidate, last.rubric_dicts)
-    assert not any(item.matched for item in result.items) and result.total == 0
+    # It reaches for each idea without saying it, so it earns at most the little an idea almost said earns.
+    assert not any(item.matched for item in result.items) and {item.status for item in result.items} <= {ALMOST, MISSED}
+    assert result.total <= 100 * NEAR_CREDIT
 
 
 @pytest.mark.parametrize("phrase", ["3^4", "/s", "a/b"])

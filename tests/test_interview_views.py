@@ -222,6 +222,23 @@ def test_submitting_scores_the_answer_and_the_interviewer_follows_up_on_what_was
     assert f'href="{prompt_url(session, 2)}"' in html
 
 
+def test_an_idea_almost_said_is_shown_as_almost_with_a_little_credit_and_still_followed_up(alice, db):
+    load_lessons()
+    load_interview_scripts()
+    alice.post("/interview/scripts/order-placement-without-dual-writes/start")
+    session = PracticeSession.objects.latest("id")
+    # The database and the broker, but not that nothing makes their two writes atomic: two of three concepts.
+    text = "The service writes the order row to Postgres and then publishes the event to Kafka."
+    html = submit(alice, session, 1, text).content.decode()
+    answer = PromptAnswer.objects.get(session=session, number=1)
+    item = next(i for i in answer.results["items"] if i["id"] == "two-commit-points")
+    assert item["status"] == "almost" and not item["matched"] and 0 < item["credit"] < 0.25
+    assert 0 < answer.score < 10
+    assert 'data-item="two-commit-points" data-status="almost"' in html and "Almost</span>" in html
+    assert "say the rest of it" in html and '<mark class="almost" title="two-commit-points">' in html
+    assert answer.results["follow_up"]["id"] == "two-commit-points"  # not covered, so the interviewer asks about it
+
+
 def test_without_javascript_a_submission_redirects_to_the_result(alice, script):
     session = start(alice)
     response = submit(alice, session, 1, NO_OUTBOX, htmx=False)

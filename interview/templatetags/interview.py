@@ -18,7 +18,7 @@ def clock(seconds) -> str:
 
 @register.filter
 def verdict(status: str) -> str:
-    return {"met": "Covered", "listed": "Only listed", "missed": "Missed"}.get(status, status)
+    return {"met": "Covered", "listed": "Only listed", "almost": "Almost", "missed": "Missed"}.get(status, status)
 
 
 @register.filter
