@@ -18,10 +18,11 @@ How an answer earns a rubric item:
 3. Keyword salad only *lists* an item: a hit in a sentence that is a bare list of short noun
    phrases ("Outbox, CDC, sagas, 2PC"), that crams three or more items into a few words, or that
    sits in a run of three or more short list items naming two or more rubric items ("we'd commit to
-   the outbox, CDC, sagas, 2PC and idempotency keys") earns SALAD_CREDIT of the weight and does not
+   the outbox, CDC, sagas, 2PC and idempotency keys") earns LISTED_CREDIT of the weight and does not
    count as covered; one item spelled out as a list ("an outbox, acks=all and the idempotent
    producer") is an explanation and counts. When a third or more of an answer's words are in such
-   lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is only listed.
+   lists or in one- or two-word fragments ("Outbox. Sagas. 2PC."), every item it earns is only listed, and
+   earns only SALAD_CREDIT.
 4. So does a bare line: a short sentence that adds nothing to the matched term ("We'd use fencing
    tokens.") with no reasoned sentence beside it. An idea of two or more concepts is reasoning.
 
@@ -34,7 +35,7 @@ It only adds: an item the rules meet stays met, and one they only listed or almo
 model is sure enough (interview/hit_model.py says why it may not take credit away). A
 keyword-salad answer still only lists its items, and a negated or excluded mention is still no evidence.
 The sentence reported is the one that earned the item: the first said with reasoning, else the first
-said, else the near miss. An item said but not earned is listed: SALAD_CREDIT of its weight, or the
+said, else the near miss. An item said but not earned is listed: LISTED_CREDIT of its weight, or the
 model's belief in it where that is more. An item only almost said is "almost": NEAR_CREDIT of its weight
 for a whole idea, less for less of it (nothing in keyword salad). The total is the weighted share of
 credit, 0–100. The follow-up is the heaviest item not covered.
@@ -54,7 +55,12 @@ from .concepts import tokens as concept_tokens
 from .hit_model import item_key, shipped_model
 
 MET, LISTED, ALMOST, MISSED = "met", "listed", "almost", "missed"
-SALAD_CREDIT = 0.25
+LISTED_CREDIT = 0.25
+# In an answer that is keyword salad throughout, a named item earns less than a bare line in a reasoned answer:
+# at a quarter, a salad naming five items outscored partial answers that reason about one; at a tenth, salad <
+# partial holds for 437 of the 444 salad answers in the nine spent blind sets instead of 416, and strong > partial
+# > weak for 453 of 480 prompts instead of 454.
+SALAD_CREDIT = 0.1
 # An idea almost said (all but one of its concepts, or all of them over three sentences) earns this share of its
 # weight times the share of its concepts said: less than a listed item, more than nothing. In the nine spent blind
 # sets, a partial answer that touches the ideas without finishing them then outscores a weak answer that does not
@@ -347,7 +353,7 @@ class ItemResult:
     description: str
     follow_up: str
     status: str  # met | listed | almost | missed
-    # 1 met; listed: SALAD_CREDIT, or the hit model's belief in it where that is more; almost: NEAR_CREDIT × the
+    # 1 met; listed: LISTED_CREDIT (SALAD_CREDIT in salad), or the hit model's belief where more; almost: NEAR_CREDIT × the
     # share of the idea said; 0 missed
     credit: float
     sentence: str = ""  # the sentence that earned it
@@ -741,9 +747,9 @@ def score_answer(text: str, rubric: Sequence[Mapping], *, negation: bool = True,
             # The sentence shown is the one that earned it: the evidence the item was judged by.
             status, credit, hit = MET, 1.0, found.chosen
         elif found.live:
-            # Said but not earned: a quarter, or as much as the model believes in it (below its threshold), so a
-            # partial answer's doubted points still outweigh a salad's bare names.
-            credit = SALAD_CREDIT if evidence.salad else max(SALAD_CREDIT, chance)
+            # Said but not earned: a quarter (a tenth in salad), or as much as the model believes in it (below its
+            # threshold), so a partial answer's doubted points still outweigh a salad's bare names.
+            credit = SALAD_CREDIT if evidence.salad else max(LISTED_CREDIT, chance)
             status, hit = LISTED, min(found.live, key=_hit_order)
         elif found.near and not evidence.salad:
             # Almost said: a little, so a partial answer that reaches for the idea outscores one that never does.

@@ -8,6 +8,7 @@ from interview.script_files import parse_script_file
 from interview.scoring import (
     ALMOST,
     LISTED,
+    LISTED_CREDIT,
     MET,
     MISSED,
     NEAR_CREDIT,
@@ -128,7 +129,7 @@ def test_a_bare_list_of_buzzwords_only_lists_the_items():
     assert {item.id: item.status for item in result.items} == {
         "two-commit-points": LISTED, "crash-window": MISSED, "outbox": LISTED}
     assert not any(item.matched for item in result.items)
-    assert result.total == 19  # a quarter of 6 of 8
+    assert result.salad and result.total == 8  # a tenth of 6 of 8, rounded half up
 
 
 def test_an_answer_of_fragments_is_salad_too():
@@ -345,9 +346,9 @@ def test_two_thirds_of_an_idea_is_almost_said_and_earns_a_little_not_the_item():
 
 def test_almost_said_scores_below_listed_and_above_nothing():
     almost = score_answer("Every lock grant carries a counter, and we log it.", FENCING)
-    listed = score_answer("Fencing tokens.", FENCING)
+    listed = score_answer("We'd use fencing tokens.", FENCING)  # a bare line
     nothing = score_answer("We log every lock grant.", FENCING)
-    assert listed.items[0].status == LISTED and listed.items[0].credit == SALAD_CREDIT
+    assert not listed.salad and listed.items[0].status == LISTED and listed.items[0].credit == LISTED_CREDIT
     assert listed.total > almost.total > nothing.total == 0
 
 
@@ -360,7 +361,7 @@ def test_keyword_salad_earns_nothing_for_what_it_almost_said():
 def test_a_negated_concept_does_not_complete_an_idea():
     text = "The lock grant has a counter but it never goes up and nothing is monotonic about it."
     item = score_answer(text, FENCING).items[0]
-    assert not item.matched and item.credit < SALAD_CREDIT and any(m.reason.startswith("negated") for m in item.discounted)
+    assert not item.matched and item.credit < LISTED_CREDIT and any(m.reason.startswith("negated") for m in item.discounted)
 
 
 def test_a_negation_binds_to_the_next_word_only():
