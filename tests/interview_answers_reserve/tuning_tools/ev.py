@@ -5,6 +5,8 @@ import os, sys
 from pathlib import Path
 REPO = Path(os.environ.get('REPO', '/work/main'))
 sys.path.insert(0, str(REPO))
+# Celery's app puts the working directory first on sys.path: run from REPO, or another checkout's code is measured.
+os.chdir(REPO)
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')
 os.environ.setdefault('SECRET_KEY', 'test-only-secret-key-not-for-any-deployment-0123456789')
 import django; django.setup()
