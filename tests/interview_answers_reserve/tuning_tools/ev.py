@@ -22,7 +22,7 @@ def setdir(name):
     if any((REPO / 'tests/interview_answers_heldout').glob('*.yaml')): return REPO / 'tests/interview_answers_heldout'
     raise SystemExit(f'no set {name}')
 mode = sys.argv[1] if len(sys.argv) > 1 else 'summary'
-sets = sys.argv[2:] or ['tuning'] + [f's{i}' for i in range(1, 10)]
+sets = sys.argv[2:] or ['tuning', 's1'] + [f's{i}' for i in range(2, 99) if (A / f'spent_heldout_{i}').exists()]
 only = os.environ.get('SCRIPT')
 for s in sets:
     r = q.evaluate(setdir(s))
