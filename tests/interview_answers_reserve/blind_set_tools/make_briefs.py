@@ -1,7 +1,10 @@
+import os
 import yaml, json, random, sys
 from pathlib import Path
-S = Path('/work/main/interview/scripts')
-random.seed(10010)
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+S = Path(os.environ.get('REPO', '/work/main')) / 'interview' / 'scripts'
+random.seed(int(sys.argv[1]))  # a new seed per set
 lengths = {}
 order = ['short', 'medium', 'long']
 for path in sorted(S.glob('*.yaml')):
@@ -12,6 +15,6 @@ for path in sorted(S.glob('*.yaml')):
     for i, p in enumerate(d['prompts'], 1):
         lines += [f"{i}. {p['text'].strip()}", ""]
         lengths.setdefault(slug, {})[str(i)] = order[(i + off) % 3]
-    Path(f'briefs/{slug}.md').write_text("\n".join(lines))
-json.dump(lengths, open('lengths.json', 'w'), indent=1)
+    (HERE / 'briefs' / f'{slug}.md').write_text("\n".join(lines))
+json.dump(lengths, open(HERE / 'lengths.json', 'w'), indent=1)
 print({k: len(v) for k, v in lengths.items()})

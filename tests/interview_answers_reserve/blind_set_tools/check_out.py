@@ -1,8 +1,11 @@
+import os
 import sys, yaml, json
 from pathlib import Path
-L = json.load(open('/tmp/set12/lengths.json'))
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+L = json.load(open(HERE / 'lengths.json'))
 B = {'partial': (60, 200), 'weak': (40, 150), 'keyword-salad': (25, 100)}
-S = {'short': (60, 90), 'medium': (120, 220), 'long': (250, 400)}
+STRONG = {'short': (60, 90), 'medium': (120, 220), 'long': (250, 400)}
 bad = 0
 for f in sys.argv[1:]:
     d = yaml.safe_load(open(f))
@@ -16,7 +19,7 @@ for f in sys.argv[1:]:
         if a['label'] == 'strong' and not a.get('style'):
             if a.get('length') != L[slug][str(p)]:
                 print(f, p, 'strong length should be', L[slug][str(p)]); bad += 1
-            lo, hi = S[L[slug][str(p)]]
+            lo, hi = STRONG[L[slug][str(p)]]
         elif a.get('style') == 'plain-words':
             lo, hi = 90, 300
         else:

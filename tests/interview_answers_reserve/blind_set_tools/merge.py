@@ -1,10 +1,12 @@
 import os, yaml, json, sys
 from pathlib import Path
-S = Path('/work/main/interview/scripts')
-key = json.load(open('/tmp/set10/key.json'))
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+S = Path(os.environ.get('REPO', '/work/main')) / 'interview' / 'scripts'
+key = json.load(open(HERE / 'key.json'))
 HALVES = {'H1': ['choose-a-message-broker', 'consistency-per-operation', 'exactly-once-payments', 'find-the-bottleneck', 'high-availability-order-platform'],
           'H2': ['ledger-distributed-locking', 'order-placement-without-dual-writes', 'payments-ledger-reconciliation', 'retries-and-thundering-herd', 'travel-booking-saga']}
-# H2's planned second labeller (L2b) never wrote its labels; L2c labelled that half instead.
+# The two labellers of each half (a third, or a replacement, is named here instead).
 PAIRS = {'H1': ('L1a', 'L1b'), 'H2': ('L2a', 'L2b')}
 # ONLY=H1 or ONLY=H2 merges one half, when the other is not labelled yet.
 HALVES = {h: v for h, v in HALVES.items() if h in os.environ.get('ONLY', 'H1 H2').split()}
@@ -17,8 +19,8 @@ for h, slugs in HALVES.items():
     a_, b_ = PAIRS[h]
     n = agree = both = only_a = only_b = 0
     for slug in slugs:
-        la = yaml.safe_load(open(f'labels/{a_}/{slug}.yaml'))['labels']
-        lb = yaml.safe_load(open(f'labels/{b_}/{slug}.yaml'))['labels']
+        la = yaml.safe_load(open(HERE / f'labels/{a_}/{slug}.yaml'))['labels']
+        lb = yaml.safe_load(open(HERE / f'labels/{b_}/{slug}.yaml'))['labels']
         for aid, k in key.items():
             if k['script'] != slug: continue
             A, B = set(la[aid]), set(lb[aid])
@@ -33,6 +35,6 @@ for h, slugs in HALVES.items():
     pa = (both + only_a) / n; pb = (both + only_b) / n
     pe = pa * pb + (1 - pa) * (1 - pb); po = agree / n
     print(h, f'agreement {agree}/{n} = {po:.3f}, kappa {(po - pe) / (1 - pe):.3f}, disputes {n - agree}')
-json.dump(agreed, open('agreed.json', 'w'), indent=0)
-json.dump(disputes, open('disputes.json', 'w'), indent=0)
+json.dump(agreed, open(HERE / 'agreed.json', 'w'), indent=0)
+json.dump(disputes, open(HERE / 'disputes.json', 'w'), indent=0)
 print('credits agreed', sum(len(v) for v in agreed.values()), 'disputes', len(disputes))

@@ -1,9 +1,13 @@
-import yaml, json, random, hashlib
+import os
+import sys
+import yaml, json, random
 from pathlib import Path
-S = Path('/work/main/interview/scripts')
-random.seed(111017)
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+S = Path(os.environ.get('REPO', '/work/main')) / 'interview' / 'scripts'
+random.seed(int(sys.argv[1]))  # a new seed per set
 key = {}
-for out in sorted(Path('/tmp/set11/out').glob('*.yaml')):
+for out in sorted(Path(HERE / 'out').glob('*.yaml')):
     d = yaml.safe_load(out.read_text()); slug = d['script']
     sc = yaml.safe_load((S / f'{slug}.yaml').read_text())
     lines = [f"# Labelling packet: {sc['title']}", "", f"script: {slug}", "", "## Scenario", "", sc['scenario'].strip(), ""]
@@ -22,6 +26,6 @@ for out in sorted(Path('/tmp/set11/out').glob('*.yaml')):
             while aid in key: aid = f"{slug[:3]}-{n}-{random.getrandbits(16):04x}"
             key[aid] = {'script': slug, 'index': i, 'prompt': n}
             lines += [f"#### Answer {aid}", "", a['text'].strip(), ""]
-    Path(f'packets/{slug}.md').write_text("\n".join(lines))
-json.dump(key, open('key.json', 'w'), indent=0)
-print(len(key), 'answers in', len(list(Path('packets').glob('*.md'))), 'packets')
+    (HERE / 'packets' / f'{slug}.md').write_text("\n".join(lines))
+json.dump(key, open(HERE / 'key.json', 'w'), indent=0)
+print(len(key), 'answers in', len(list((HERE / 'packets').glob('*.md'))), 'packets')

@@ -1,9 +1,13 @@
+import os
+import sys
 import yaml, json
 from pathlib import Path
-S = Path('/work/main/interview/scripts')
-key = json.load(open('key.json')); disputes = json.load(open('disputes.json'))
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+S = Path(os.environ.get('REPO', '/work/main')) / 'interview' / 'scripts'
+key = json.load(open(HERE / 'key.json')); disputes = json.load(open(HERE / 'disputes.json'))
 answers = {}
-for out in Path('out').glob('*.yaml'):
+for out in (HERE / 'out').glob('*.yaml'):
     d = yaml.safe_load(out.read_text()); answers[d['script']] = d['answers']
 lines = ["# Disputed judgements", ""]
 for n, dsp in enumerate(disputes, 1):
@@ -14,4 +18,4 @@ for n, dsp in enumerate(disputes, 1):
               f"Scenario: {sc['scenario'].strip()}", "", f"Prompt: {p['text'].strip()}", "",
               f"Item `{item['id']}`: {item['description'].strip()}", "", "Answer:", "",
               answers[k['script']][k['index']]['text'].strip(), ""]
-Path('disputes.md').write_text("\n".join(lines)); print(len(disputes), 'disputes written')
+(HERE / 'disputes.md').write_text("\n".join(lines)); print(len(disputes), 'disputes written')

@@ -1,7 +1,10 @@
+import os
 import sys, yaml, json
 from pathlib import Path
-S = Path('/work/main/interview/scripts')
-key = json.load(open('/tmp/set10/key.json'))
+# Run from a copy in the set's working folder (e.g. /tmp/set13): every file it reads or writes is beside it.
+HERE = Path(__file__).resolve().parent
+S = Path(os.environ.get('REPO', '/work/main')) / 'interview' / 'scripts'
+key = json.load(open(HERE / 'key.json'))
 bad = 0
 for f in sorted(Path(sys.argv[1]).glob('*.yaml')):
     d = yaml.safe_load(f.read_text()); slug = d['script']
