@@ -361,7 +361,8 @@ def test_keyword_salad_earns_nothing_for_what_it_almost_said():
 def test_a_negated_concept_does_not_complete_an_idea():
     text = "The lock grant has a counter but it never goes up and nothing is monotonic about it."
     item = score_answer(text, FENCING).items[0]
-    assert not item.matched and item.credit < LISTED_CREDIT and any(m.reason.startswith("negated") for m in item.discounted)
+    # The grant and its counter are said; that it only goes up is negated: two of three concepts, almost, not met.
+    assert item.status == ALMOST and item.credit < LISTED_CREDIT and any(m.reason.startswith("negated") for m in item.discounted)
 
 
 def test_a_negation_binds_to_the_next_word_only():
@@ -426,9 +427,9 @@ def test_a_tilde_element_names_the_harm_a_mechanism_prevents_even_when_negated()
     plain = [{**storm[0], "ideas": [["retry", "jitter", "storm|pile up"]]}]
     text = "Retries wait a random time first, so they can't pile up into a storm."
     assert score_answer(text, storm).items[0].status == MET
-    assert not score_answer(text, plain).items[0].matched
+    assert score_answer(text, plain).items[0].status == ALMOST
     # The other elements still obey negation.
-    assert not score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].matched
+    assert score_answer("We never retry, and jitter can't pile up anything.", storm).items[0].status == ALMOST
 
 
 # --- the real rubrics: the mechanism earns an item, a mention of its term does not ----------------
@@ -551,4 +552,4 @@ def _idea_item(phrase: str) -> dict:
 def test_symbols_in_an_idea_phrase_are_read_as_words_not_dropped(phrase, said, not_said):
     # "15%" is not any 15, "t+2" is not "t" and "2", "/s" is not any lone s.
     assert statuses(said, [_idea_item(phrase)]) == {"figure": MET}
-    assert statuses(not_said, [_idea_item(phrase)]) != {"figure": MET}
+    assert statuses(not_said, [_idea_item(phrase)]) == {"figure": ALMOST}  # the other concept is there

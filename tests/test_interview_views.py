@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from interview.loader import load_interview_scripts
 from interview.models import FollowUpAnswer, InterviewScript, PracticeSession, PromptAnswer
+from interview.scoring import LISTED_CREDIT
 from lessons.content_loader import load_lessons
 from lessons.models import Learner, Lesson
 
@@ -232,7 +233,7 @@ def test_an_idea_almost_said_is_shown_as_almost_with_a_little_credit_and_still_f
     html = submit(alice, session, 1, text).content.decode()
     answer = PromptAnswer.objects.get(session=session, number=1)
     item = next(i for i in answer.results["items"] if i["id"] == "two-commit-points")
-    assert item["status"] == "almost" and not item["matched"] and 0 < item["credit"] < 0.25
+    assert item["status"] == "almost" and not item["matched"] and 0 < item["credit"] < LISTED_CREDIT
     assert 0 < answer.score < 10
     assert 'data-item="two-commit-points" data-status="almost"' in html and "Almost</span>" in html
     assert "say the rest of it" in html and '<mark class="almost" title="two-commit-points">' in html
