@@ -51,8 +51,9 @@ SPENT_7_DIR = ANSWERS_DIR / "spent_heldout_7"
 SPENT_8_DIR = ANSWERS_DIR / "spent_heldout_8"
 SPENT_9_DIR = ANSWERS_DIR / "spent_heldout_9"
 SPENT_10_DIR = ANSWERS_DIR / "spent_heldout_10"
+SPENT_11_DIR = ANSWERS_DIR / "spent_heldout_11"
 SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR,
-              SPENT_9_DIR, SPENT_10_DIR)
+              SPENT_9_DIR, SPENT_10_DIR, SPENT_11_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -106,6 +107,11 @@ SPENT_NOTES = {
                         "recall 0.86, plain-words recall 0.79, strong > partial > weak on 39 of 48 prompts, salad < "
                         "partial on 45 of 48), then spent in the ninth tuning round (2026-12-04), which tuned the rubric "
                         "items' patterns and ideas on all ten blind sets pooled; the hit model is trained on it.",
+    "spent_heldout_11": "Written and labelled blind on 2026-12-04, measured once after the ninth round (precision 0.87, "
+                        "recall 0.83, plain-words recall 0.77, strong > partial > weak on 44 of 48 prompts, salad < "
+                        "partial on 46 of 48), then spent in the tenth tuning round (2026-12-07), which tuned the "
+                        "rubric items' patterns and ideas on all eleven blind sets pooled; the hit model is trained on "
+                        "it.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from interview.script_files import SCRIPTS_DIR, parse_script_dir
-from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR, SPENT_9_DIR, SPENT_10_DIR, SPENT_DIR,
+from interview.scoring_quality import (ANSWERS_DIR, HELDOUT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR, SPENT_9_DIR, SPENT_10_DIR, SPENT_11_DIR, SPENT_DIR,
                                       SPENT_DIRS, evaluate, has_answers,
                                       labelled_answers, prompt_half, report_markdown)
 
@@ -246,7 +246,7 @@ needs_heldout = pytest.mark.skipif(
 # tenth). Strict xfails: each turns red the day it passes, so the marker goes and the goal is kept. Salad below
 # partial on every prompt was met by the fourth set (48 of 48) and by none since. The eleventh set's labels allow
 # only 32 and 33 of 48 on the two orderings (15 of its partial answers are labelled with nothing and tie the weak
-# ones), where the grader reaches 44 and 46.
+# ones), where the grader reaches 44 and 46. These wait for the twelfth.
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 12's held-out goals are not met yet (see docs/benchmarks.md)")
 
 
@@ -383,6 +383,8 @@ LATER_SPENT_FLOORS = [
     pytest.param(SPENT_9_DIR, (0.88, 0.89, 0.84, 37), id="spent_heldout_9"),
     # Measured once, blind, after the eighth round: 0.85, 0.86, 0.79 and 39 (its labels allow 28).
     pytest.param(SPENT_10_DIR, (0.83, 0.84, 0.77, 37), id="spent_heldout_10"),
+    # Measured once, blind, after the ninth round: 0.87, 0.83, 0.77 and 44 (its labels allow 32).
+    pytest.param(SPENT_11_DIR, (0.85, 0.81, 0.75, 42), id="spent_heldout_11"),
 ]
 
 
