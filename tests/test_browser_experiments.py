@@ -74,6 +74,6 @@ def test_predict_run_watch_compare_and_replay(slug, web_server, celery_worker_pr
 
     page.get_by_role("button", name="Overlay").click()
     page.wait_for_url("**/runs/compare**")
-    page.wait_for_function("document.getElementById('compare0-chart').data !== undefined")
+    page.wait_for_function("document.getElementById('compare0-chart')?.data !== undefined")
     names = page.evaluate("document.getElementById('compare0-chart').data.map(t => t.name)")
     assert any(name.startswith("A: ") for name in names) and any(name.startswith("B: ") for name in names)

@@ -60,5 +60,5 @@ def test_the_progress_chart_draws_after_an_answer(web_server, content, page):
     first.get_by_role("button", name="Check my answer").click()
     page.locator(".feedback").first.wait_for()
     page.goto(f"{web_server}/progress/")
-    page.wait_for_function("document.getElementById('mastery-chart').data !== undefined")
+    page.wait_for_function("document.getElementById('mastery-chart')?.data !== undefined")
     assert page.evaluate("document.getElementById('mastery-chart').data[0].y.length") == len(SLUGS)

@@ -143,7 +143,7 @@ def test_a_class_joins_answers_predicts_and_follows_a_presented_run(web_server, 
 
     # The dashboard: a heatmap with its table, the poll history, and CSV exports.
     teacher.goto(f"{web_server}/classes/{classroom.id}/dashboard")
-    teacher.wait_for_function("document.getElementById('heatmap-chart').data !== undefined")
+    teacher.wait_for_function("document.getElementById('heatmap-chart')?.data !== undefined")
     assert teacher.locator("[data-mastery-table] tbody tr").count() == 2
     assert "Which write must commit first" in teacher.locator("[data-poll-history]").inner_text()
     with teacher.expect_download() as download:
