@@ -454,9 +454,12 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
 
     def spans_of(index: int, element: str) -> list[tuple[int, int]]:
         key = (index, element)
-        if key not in live and sentence_stems[index].isdisjoint(first_stems(element)):
+        known = live.get(key)
+        if known is not None:
+            return known
+        if sentence_stems[index].isdisjoint(first_stems(element)):
             live[key] = []
-        if key not in live:
+        else:
             sentence, found = sentences[index], []
             either_way = element.startswith("~")  # a harm prevented is named even when negated
             for start, end, self_negated in element_hits(sentence_tokens[index], element):

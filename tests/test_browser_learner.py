@@ -122,7 +122,8 @@ def test_quiz_review_progress_and_catalogue_as_a_learner_meets_them(web_server, 
     after = page.locator("li.question").first.locator(".choice-text").all_inner_texts()
     assert after == before
     assert page.locator("li.question").first.locator("li.is-correct .mark-right").count() == 1
-    assert page.evaluate("document.activeElement.classList.contains('feedback')")
+    # Focus moves when htmx has settled the swap, a moment after the feedback appears.
+    page.wait_for_function("document.activeElement.classList.contains('feedback')", timeout=5_000)
     # 16: the summary at the end counts it and points on.
     summary = page.locator("#quiz-summary")
     assert "0 of" in summary.locator("[data-quiz-score]").inner_text()
@@ -137,7 +138,7 @@ def test_quiz_review_progress_and_catalogue_as_a_learner_meets_them(web_server, 
     multiple.get_by_role("button", name="Check my answer").click()
     page.locator("li.question [role=alert]").first.wait_for()
     assert page.locator(".site-header").count() == 1 and page.locator("li.question").count() > 1
-    assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+    page.wait_for_function("document.activeElement.getAttribute('role') === 'alert'", timeout=5_000)
 
     # 17: the interview date shows in its field once saved; the due count drops after an answer.
     soon = (datetime.now(timezone.utc) + timedelta(days=10)).date().isoformat()
