@@ -52,8 +52,9 @@ SPENT_8_DIR = ANSWERS_DIR / "spent_heldout_8"
 SPENT_9_DIR = ANSWERS_DIR / "spent_heldout_9"
 SPENT_10_DIR = ANSWERS_DIR / "spent_heldout_10"
 SPENT_11_DIR = ANSWERS_DIR / "spent_heldout_11"
+SPENT_12_DIR = ANSWERS_DIR / "spent_heldout_12"
 SPENT_DIRS = (SPENT_DIR, SPENT_2_DIR, SPENT_3_DIR, SPENT_4_DIR, SPENT_5_DIR, SPENT_6_DIR, SPENT_7_DIR, SPENT_8_DIR,
-              SPENT_9_DIR, SPENT_10_DIR, SPENT_11_DIR)
+              SPENT_9_DIR, SPENT_10_DIR, SPENT_11_DIR, SPENT_12_DIR)
 # What each spent set measured the one time it was honest, and how it was tuned on since.
 SPENT_NOTES = {
     "spent_heldout": "Written and labelled blind on 2026-12-01, measured once (precision 0.75, recall 0.80, plain-words "
@@ -112,6 +113,10 @@ SPENT_NOTES = {
                         "partial on 46 of 48), then spent in the tenth tuning round (2026-12-07), which tuned the "
                         "rubric items' patterns and ideas on all eleven blind sets pooled; the hit model is trained on "
                         "it.",
+    "spent_heldout_12": "Written on 2026-12-04 and labelled blind on 2026-12-07, measured once after the tenth round "
+                        "(precision 0.82, recall 0.88, plain-words recall 0.80, strong > partial > weak on 36 of 48 "
+                        "prompts, salad < partial on 46 of 48), then spent only by training the hit model on it: no "
+                        "round tuned patterns or ideas on it.",
 }
 HALVES = ("A", "B")
 LABELS = ("strong", "partial", "weak", "off-topic", "keyword-salad")

@@ -26,7 +26,8 @@ def test_the_shipped_model_says_what_it_was_trained_on_and_never_the_held_out_se
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert data["trained_on"] == ["interview_answers", "spent_heldout", "spent_heldout_2", "spent_heldout_3", "spent_heldout_4",
                                   "spent_heldout_5", "spent_heldout_6", "spent_heldout_7", "spent_heldout_8",
-                                  "spent_heldout_9", "spent_heldout_10", "spent_heldout_11"]
+                                  "spent_heldout_9", "spent_heldout_10", "spent_heldout_11",
+                                  "spent_heldout_12"]
     assert not any("interview_answers_heldout" in name for name in data["trained_on"] + data["item_record_from"])
     assert load_model().weights and 0 < load_model().threshold < 1
 
