@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import yaml
 
@@ -302,8 +302,76 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
 
 def _labelled_total(answer: LabelledAnswer, result) -> int:
     """The score of an answer credited with exactly its labelled items, each in full."""
-    return percent(sum(item.weight for item in result.items if item.id in answer.covers),
+    return _credited_total(result, answer.covers)
+
+
+def _credited_total(result, credited: set[str]) -> int:
+    return percent(sum(item.weight for item in result.items if item.id in credited),
                    sum(item.weight for item in result.items))
+
+
+# How the model grader's verdicts are measured: alone, and combined with the rules' (see model_grader_agreement).
+MODEL_MODES = {
+    "rules alone": lambda rules, model: rules,
+    "model alone": lambda rules, model: model,
+    "rules, confirmed by the model": lambda rules, model: rules & model,
+    "rules or model": lambda rules, model: rules | model,
+}
+
+
+def model_grader_agreement(answers_dir: Path | Sequence[Path], scripts_dir: Path = SCRIPTS_DIR, *,
+                           ask: Callable[[str, list[dict]], Mapping], progress: Callable[[int, int], None] | None = None
+                           ) -> dict:
+    """The optional model grader (GRADER_URL) against the labelled answers, beside the rules on the same answers.
+
+    `ask(text, rubric)` is interview.model_grader.model_verdicts with the endpoint filled in. The rule grader's
+    remaining mistakes are mostly items a partial answer names without the reason the rubric asks for, which is a
+    judgement a model may make better; "rules, confirmed by the model" credits an item only where both say met,
+    the combination that can raise precision without a word of new patterns. An item the model gave no verdict
+    for counts as not met by the model, and `unanswered` says how many there were. A server that cannot be reached
+    or times out stops the measurement with a ValueError rather than scoring the rest as missed.
+    """
+    pairs = labelled_answers(answers_dir, scripts_dir)
+    rows, unanswered = [], 0
+    for number, (answer, rubric) in enumerate(pairs, 1):
+        verdicts = ask(answer.text, rubric)
+        if verdicts.get("error"):
+            raise ValueError(f"the model grader stopped at answer {number} of {len(pairs)} ({answer.name}): "
+                             f"{verdicts['error']}")
+        items = verdicts.get("items") or {}
+        unanswered += sum(1 for item in rubric if (items.get(item["id"]) or {}).get("verdict") is None)
+        result = score_answer(answer.text, rubric)
+        rows.append({"answer": answer, "result": result,
+                     "rules": {i.id for i in result.items if i.matched},
+                     "model": {key for key, item in items.items() if item.get("verdict") == "met"}})
+        if progress:
+            progress(number, len(pairs))
+    modes = {}
+    for name, combine in MODEL_MODES.items():
+        credited = {id(row): combine(row["rules"], row["model"]) for row in rows}
+        tp = fp = fn = 0
+        plain = [0, 0]  # plain-words answers: labelled items credited, labelled items
+        for row in rows:
+            gold, predicted = set(row["answer"].covers), credited[id(row)]
+            tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
+            if row["answer"].group == PLAIN_WORDS:
+                plain = [plain[0] + len(predicted & gold), plain[1] + len(gold)]
+        ranking, salad = _orderings(rows, lambda row: _credited_total(row["result"], credited[id(row)]))
+        modes[name] = {"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "tp": tp, "fp": fp, "fn": fn,
+                       "plain_words_recall": _ratio(*plain) if plain[1] else None,
+                       "ranking": ranking, "salad": salad}
+    return {"answers": len(rows), "unanswered": unanswered, "modes": modes}
+
+
+def model_grader_lines(directory: Path, agreement: dict, model: str) -> list[str]:
+    """The model grader's agreement as a markdown table, in the columns of the other sets' summaries."""
+    lines = [f"Model grader `{model}` on `{Path(directory).name}/`: {agreement['answers']} answers, "
+             f"{agreement['unanswered']} rubric items without a verdict (counted as not met by the model).", "",
+             "| grader | answers | precision | recall | plain-words recall | strong > partial > weak | salad < partial |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [_set_summary(name, {**report, "answers": agreement["answers"]})
+              for name, report in agreement["modes"].items()]
+    return lines
 
 
 def _orderings(rows: list[dict], score_of) -> tuple[list[dict], list[dict]]:

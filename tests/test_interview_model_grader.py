@@ -5,17 +5,22 @@ and a clean fallback on a timeout, a refused connection or a garbage reply."""
 import json
 import socket
 import threading
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from interview.loader import load_interview_scripts
 from interview.model_grader import endpoint, model_verdicts, parse_reply
 from interview.models import PracticeSession, PromptAnswer
 from interview.script_files import parse_script_file
+from interview.scoring_quality import evaluate, model_grader_agreement
 from lessons.content_loader import load_lessons
+from tests.test_interview_scoring_quality import FIXTURE_SCRIPTS, HELD_OUT, write_answers
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "interview"
 RUBRIC = parse_script_file(FIXTURE_DIR / "checkout-outbox-drill.yaml").prompts[0].rubric_dicts
@@ -195,3 +200,57 @@ def test_without_grader_url_nothing_changes_and_nothing_is_asked(session, fake_m
     answer = PromptAnswer.objects.get(session=practice, number=1)
     assert "model" not in answer.results and "Model grader" not in html
     assert fake_model.requests == []
+
+
+# --- measuring the model grader against labelled answers (manage.py score_quality --model-grader) ----------------
+
+def measure(tmp_path, **options):
+    out = StringIO()
+    call_command("score_quality", "--model-grader", "--heldout-dir", str(write_answers(tmp_path / "set", HELD_OUT)),
+                 "--scripts-dir", str(FIXTURE_SCRIPTS), "--json", stdout=out, stderr=StringIO(), **options)
+    return json.loads(out.getvalue())
+
+
+def test_the_model_grader_is_measured_alone_and_as_a_check_on_the_rules(fake_model, tmp_path):
+    # The fake model says met for two-commit-points in every answer and for nothing else.
+    directory = write_answers(tmp_path / "set", HELD_OUT)
+    agreement = model_grader_agreement(directory, FIXTURE_SCRIPTS, ask=partial(model_verdicts, url=fake_model.url))
+    assert agreement["answers"] == 5 and agreement["unanswered"] == 0 and len(fake_model.requests) == 5 * 3
+    modes = agreement["modes"]
+    # Alone: right in the two strong answers and the partial one, wrong in the weak one and the salad, and it
+    # misses the crash window and the outbox of both strong answers.
+    assert (modes["model alone"]["tp"], modes["model alone"]["fp"], modes["model alone"]["fn"]) == (3, 2, 4)
+    rules = evaluate(directory, FIXTURE_SCRIPTS)
+    assert (modes["rules alone"]["precision"], modes["rules alone"]["recall"]) == (rules["precision"], rules["recall"])
+    # Confirmed by the model: the rules' credit for two-commit-points only.
+    confirmed = sum("two-commit-points" in row["predicted"] and "two-commit-points" in row["answer"].covers
+                    for row in rules["rows"])
+    assert modes["rules, confirmed by the model"]["tp"] == confirmed > 0
+    assert modes["rules, confirmed by the model"]["fp"] <= rules["fp"]
+    assert modes["rules or model"]["tp"] >= rules["tp"]
+
+
+def test_the_command_reports_the_modes_and_needs_a_grader_url(fake_model, tmp_path, settings):
+    settings.GRADER_URL = ""
+    with pytest.raises(CommandError, match="GRADER_URL is not set"):
+        measure(tmp_path)
+    assert fake_model.requests == []
+    settings.GRADER_URL = fake_model.url
+    report = measure(tmp_path)
+    assert set(report["modes"]) == {"rules alone", "model alone", "rules, confirmed by the model", "rules or model"}
+    assert report["modes"]["model alone"]["precision"] == 0.6 and report["unanswered"] == 0
+    out = StringIO()
+    call_command("score_quality", "--model-grader", "--heldout-dir", str(tmp_path / "set"),
+                 "--scripts-dir", str(FIXTURE_SCRIPTS), stdout=out, stderr=StringIO())
+    assert "| model alone | 5 | 0.60 | 0.43 |" in out.getvalue()
+
+
+def test_items_the_model_gives_no_verdict_for_are_counted_and_a_dead_server_stops_the_measurement(
+        fake_model, tmp_path, settings):
+    settings.GRADER_URL = fake_model.url
+    fake_model.mode = "garbage"
+    report = measure(tmp_path)
+    assert report["unanswered"] == 15 and report["modes"]["model alone"]["tp"] == 0
+    fake_model.mode, settings.GRADER_DEADLINE = "slow", 0.5
+    with pytest.raises(CommandError, match="stopped at answer 1 of 5.*timed out"):
+        measure(tmp_path)

@@ -1,11 +1,16 @@
 import json
+from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from interview.model_grader import model_verdicts
 
 from interview.script_files import SCRIPTS_DIR
 from interview.scoring_quality import (ANSWERS_DIR, HALVES, HELDOUT_DIR, SPENT_DIRS, evaluate, has_answers,
-                                      leave_one_set_out, report_markdown)
+                                      leave_one_set_out, model_grader_agreement, model_grader_lines,
+                                      report_markdown)
 
 
 class Command(BaseCommand):
@@ -23,8 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="the figures as JSON")
         parser.add_argument("--folds", action="store_true",
                             help="also measure the hit model leave-one-set-out over the spent sets (about 15 s)")
+        parser.add_argument("--model-grader", action="store_true",
+                            help="instead, measure the model grader at GRADER_URL on the held-out set, alone and "
+                                 "combined with the rules (one request per rubric item: about 1,150 for a blind set)")
 
-    def handle(self, *args, answers_dir, heldout_dir, spent_dirs, scripts_dir, as_json, folds, **options):
+    def handle(self, *args, answers_dir, heldout_dir, spent_dirs, scripts_dir, as_json, folds, model_grader,
+               **options):
+        if model_grader:
+            return self.measure_model_grader(heldout_dir, scripts_dir, as_json)
         spent_dirs = spent_dirs or list(SPENT_DIRS)
         if not as_json:
             self.stdout.write("\n".join(report_markdown(answers_dir, scripts_dir, heldout_dir, spent_dirs, folds=folds)))
@@ -59,3 +70,31 @@ class Command(BaseCommand):
                     out[f"fold_{fold['left_out']}_{name}"]["ranking_ok"] = sum(r["ok"] for r in report["ranking"])
                     out[f"fold_{fold['left_out']}_{name}"]["salad_ok"] = sum(s["ok"] for s in report["salad"])
         self.stdout.write(json.dumps(out, sort_keys=True))
+
+    def measure_model_grader(self, directory, scripts_dir, as_json):
+        if not settings.GRADER_URL:
+            raise CommandError("GRADER_URL is not set: point it at an OpenAI-compatible chat endpoint "
+                               "(for example http://127.0.0.1:11434/v1 for a local Ollama)")
+        if not has_answers(directory):
+            raise CommandError(f"no labelled answers in {directory}")
+        ask = partial(model_verdicts, url=settings.GRADER_URL, model=settings.GRADER_MODEL,
+                      api_key=settings.GRADER_API_KEY, deadline=settings.GRADER_DEADLINE)
+
+        def progress(done, total):
+            if done % 10 == 0 or done == total:
+                self.stderr.write(f"model grader: {done} of {total} answers")
+
+        try:
+            agreement = model_grader_agreement(directory, scripts_dir, ask=ask, progress=progress)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if not as_json:
+            self.stdout.write("\n".join(model_grader_lines(directory, agreement, settings.GRADER_MODEL)))
+            return
+        self.stdout.write(json.dumps({
+            "answers": agreement["answers"], "unanswered": agreement["unanswered"],
+            "modes": {name: {key: report[key] for key in ("precision", "recall", "plain_words_recall", "tp", "fp", "fn")}
+                      | {"ranking_ok": sum(r["ok"] for r in report["ranking"]),
+                         "salad_ok": sum(s["ok"] for s in report["salad"])}
+                      for name, report in agreement["modes"].items()},
+        }, indent=1))
