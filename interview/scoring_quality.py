@@ -464,6 +464,10 @@ def _set_tables(report: dict) -> list[str]:
         f"{sum(s['ok'] for s in report['label_salad'])} of {len(report['label_salad'])}: the ceiling for a grader "
         "faithful to the labels (a partial answer labelled with nothing, or with as much as the strong ones, "
         "cannot be put in order by its rubric items).",
+        f"- Where the labels can order them, the grader ranks strong > partial > weak on "
+        f"{sum(r['ok'] and l['ok'] for r, l in zip(ranked, label_ranked))} of {sum(l['ok'] for l in label_ranked)} "
+        f"prompts and puts {sum(s['ok'] and l['ok'] for s, l in zip(report['salad'], report['label_salad']))} of "
+        f"{sum(l['ok'] for l in report['label_salad'])} salad answers below partial.",
         f"- Negated mentions: {report['negated_ignored']} ignored as they should be; "
         f"{len(report['negation_failures'])} uncredited items earned by a sentence containing a negation.",
     ]

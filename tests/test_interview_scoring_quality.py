@@ -139,8 +139,14 @@ def test_the_ranking_a_grader_true_to_the_labels_would_reach_is_measured_beside_
     as_labelled = evaluate(write_answers(tmp_path / "labelled", HELD_OUT), FIXTURE_SCRIPTS)
     assert [r["ok"] for r in as_labelled["label_ranking"]] == [True]
     assert as_labelled["label_ranking"][0]["means"]["partial"] == 38  # two-commit-points: 3 of the 8 weight points
-    assert any("Credited with exactly their labelled items" in line and "on 0 of 1 prompts" in line
-               for line in report_markdown(tmp_path / "heldout", FIXTURE_SCRIPTS, tmp_path / "none", []))
+    lines = report_markdown(tmp_path / "heldout", FIXTURE_SCRIPTS, tmp_path / "none", [])
+    assert any("Credited with exactly their labelled items" in line and "on 0 of 1 prompts" in line for line in lines)
+    # The grader is judged apart on what the labels can order: here nothing, as labelled everything.
+    assert any(line.startswith("- Where the labels can order them") and "on 0 of 0 prompts and puts 0 of 0" in line
+               for line in lines)
+    ordered = report_markdown(tmp_path / "labelled", FIXTURE_SCRIPTS, tmp_path / "none", [])
+    assert any(line.startswith("- Where the labels can order them") and "on 1 of 1 prompts and puts 1 of 1" in line
+               for line in ordered)
 
 
 def test_the_report_has_a_held_out_section_only_when_there_are_held_out_answers(tmp_path):
