@@ -325,9 +325,9 @@ def model_grader_agreement(answers_dir: Path | Sequence[Path], scripts_dir: Path
     """The optional model grader (GRADER_URL) against the labelled answers, beside the rules on the same answers.
 
     `ask(text, rubric)` is interview.model_grader.model_verdicts with the endpoint filled in. About half of the
-    rule grader's remaining mistakes on blind answers are items a partial answer names without the reason the rubric
-    asks for, which is a judgement a model may make better; "rules, confirmed by the model" credits an item only where both say met,
-    the combination that can raise precision without a word of new patterns. An item the model gave no verdict
+    rule grader's remaining mistakes on blind answers are items a partial answer names without the reason the
+    rubric asks for, a judgement a model may make better: "rules, confirmed by the model" credits an item only
+    where both say met, the combination that can raise precision without a word of new patterns. An item the model gave no verdict
     for counts as not met by the model, and `unanswered` says how many there were. A server that cannot be reached
     or times out stops the measurement with a ValueError rather than scoring the rest as missed.
     """

@@ -141,7 +141,7 @@ def test_the_ranking_a_grader_true_to_the_labels_would_reach_is_measured_beside_
     assert as_labelled["label_ranking"][0]["means"]["partial"] == 38  # two-commit-points: 3 of the 8 weight points
     lines = report_markdown(tmp_path / "heldout", FIXTURE_SCRIPTS, tmp_path / "none", [])
     assert any("Credited with exactly their labelled items" in line and "on 0 of 1 prompts" in line for line in lines)
-    # The grader is judged apart on what the labels can order: here nothing, as labelled everything.
+    # The grader is also judged only where the labels can order: here they order nothing; as labelled, one prompt.
     assert any(line.startswith("- Where the labels can order them") and "on 0 of 0 prompts and puts 0 of 0" in line
                for line in lines)
     ordered = report_markdown(tmp_path / "labelled", FIXTURE_SCRIPTS, tmp_path / "none", [])
