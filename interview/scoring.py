@@ -53,6 +53,7 @@ from typing import Mapping, Sequence
 from .concepts import element_hits, first_stems
 from .concepts import tokens as concept_tokens
 from .hit_model import item_key, shipped_model
+from .script_files import compiled_pattern
 
 MET, LISTED, ALMOST, MISSED = "met", "listed", "almost", "missed"
 LISTED_CREDIT = 0.25
@@ -332,11 +333,6 @@ def _is_crammed(text: str, items_earned: int) -> bool:
 # --- scoring ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Mention:
     """A pattern hit that did not earn the item, and why."""
@@ -413,11 +409,11 @@ class _Hit:
 def _pattern_hits(item: Mapping, sentences: list[Sentence], negation: bool, lost: list[Mention]) -> list[_Hit]:
     hits = []
     for index, sentence in enumerate(sentences):
-        excluded = next((p for p in item.get("exclude") or [] if _compiled(p).search(sentence.text)), None)
+        excluded = next((p for p in item.get("exclude") or [] if compiled_pattern(p).search(sentence.text)), None)
         excluded = excluded or _wrong_claim_reason(sentence.text)
         for pattern in item["match"]:
             found = None
-            for m in _compiled(pattern).finditer(sentence.text):
+            for m in compiled_pattern(pattern).finditer(sentence.text):
                 if m.end() == m.start():
                     continue
                 if excluded:
@@ -446,7 +442,7 @@ def _idea_hits(item: Mapping, sentences: list[Sentence], sentence_tokens: list, 
     ideas = item.get("ideas") or []
     if not ideas:
         return []
-    excluded = [any(_compiled(p).search(s.text) for p in item.get("exclude") or []) or bool(wrong_claim(s.text))
+    excluded = [any(compiled_pattern(p).search(s.text) for p in item.get("exclude") or []) or bool(wrong_claim(s.text))
                 for s in sentences]
     live: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (sentence, element) -> spans
     # Near misses are looked for afterwards and report no mentions: `discounted` says why a full hit was lost.

@@ -247,7 +247,11 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
     for answer, rubric in labelled_answers(answers_dir, scripts_dir, half=half):
         result = score_answer(answer.text, rubric, **rules)
         rows.append({"answer": answer, "result": result, "predicted": {i.id for i in result.items if i.matched}})
+    return _compare(rows, lambda row: row["result"].total)
 
+
+def _compare(rows: list[dict], score_of: Callable[[dict], int]) -> dict:
+    """The figures of evaluate() for rows of {answer, result, predicted}, each answer scored by `score_of`."""
     tp = fp = fn = 0
     per_label: dict[str, dict] = {label: {"scores": [], "tp": 0, "fp": 0, "fn": 0} for label in LABELS}
     per_style: dict[str, dict] = defaultdict(lambda: {"scores": [], "tp": 0, "fp": 0, "fn": 0})
@@ -257,7 +261,7 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
         answer, predicted = row["answer"], row["predicted"]
         gold = set(answer.covers)
         for stats in (per_label[answer.label], per_style[answer.group]):
-            stats["scores"].append(row["result"].total)
+            stats["scores"].append(score_of(row))
             for name, count in (("tp", len(predicted & gold)), ("fp", len(predicted - gold)),
                                 ("fn", len(gold - predicted))):
                 stats[name] += count
@@ -272,7 +276,7 @@ def evaluate(answers_dir: Path | Sequence[Path] = ANSWERS_DIR, scripts_dir: Path
             if item.id not in gold and not item.matched and any(m.reason.startswith("negated") for m in item.discounted):
                 negated_ignored += 1
 
-    ranking, salad = _orderings(rows, lambda row: row["result"].total)
+    ranking, salad = _orderings(rows, score_of)
     # What a grader that credited exactly the labelled items would score: where it is out of order too (a partial
     # answer labelled with nothing, or with as much as the strong ones), no grader faithful to the labels can rank it.
     label_ranking, label_salad = _orderings(rows, lambda row: _labelled_total(row["answer"], row["result"]))
@@ -327,9 +331,11 @@ def model_grader_agreement(answers_dir: Path | Sequence[Path], scripts_dir: Path
     `ask(text, rubric)` is interview.model_grader.model_verdicts with the endpoint filled in. About half of the
     rule grader's remaining mistakes on blind answers are items a partial answer names without the reason the
     rubric asks for, a judgement a model may make better: "rules, confirmed by the model" credits an item only
-    where both say met, the combination that can raise precision without a word of new patterns. An item the model gave no verdict
-    for counts as not met by the model, and `unanswered` says how many there were. A server that cannot be reached
-    or times out stops the measurement with a ValueError rather than scoring the rest as missed.
+    where both say met, the combination that can raise precision without a word of new patterns. Each mode is
+    measured as evaluate() measures the rules, the score of an answer being the weight of its credited items. An
+    item the model gave no verdict for counts as not met by the model, and `unanswered` says how many there were.
+    A server that cannot be reached or times out stops the measurement with a ValueError rather than scoring the
+    rest as missed.
     """
     pairs = labelled_answers(answers_dir, scripts_dir)
     rows, unanswered = [], 0
@@ -348,18 +354,9 @@ def model_grader_agreement(answers_dir: Path | Sequence[Path], scripts_dir: Path
             progress(number, len(pairs))
     modes = {}
     for name, combine in MODEL_MODES.items():
-        credited = {id(row): combine(row["rules"], row["model"]) for row in rows}
-        tp = fp = fn = 0
-        plain = [0, 0]  # plain-words answers: labelled items credited, labelled items
-        for row in rows:
-            gold, predicted = set(row["answer"].covers), credited[id(row)]
-            tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
-            if row["answer"].group == PLAIN_WORDS:
-                plain = [plain[0] + len(predicted & gold), plain[1] + len(gold)]
-        ranking, salad = _orderings(rows, lambda row: _credited_total(row["result"], credited[id(row)]))
-        modes[name] = {"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "tp": tp, "fp": fp, "fn": fn,
-                       "plain_words_recall": _ratio(*plain) if plain[1] else None,
-                       "ranking": ranking, "salad": salad}
+        credited = [{"answer": row["answer"], "result": row["result"], "predicted": combine(row["rules"], row["model"])}
+                    for row in rows]
+        modes[name] = _compare(credited, lambda row: _credited_total(row["result"], row["predicted"]))
     return {"answers": len(rows), "unanswered": unanswered, "modes": modes}
 
 
@@ -369,8 +366,7 @@ def model_grader_lines(directory: Path, agreement: dict, model: str) -> list[str
              f"{agreement['unanswered']} rubric items without a verdict (counted as not met by the model).", "",
              "| grader | answers | precision | recall | plain-words recall | strong > partial > weak | salad < partial |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    lines += [_set_summary(name, {**report, "answers": agreement["answers"]})
-              for name, report in agreement["modes"].items()]
+    lines += [_set_summary(name, report) for name, report in agreement["modes"].items()]
     return lines
 
 
